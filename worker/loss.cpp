@@ -1,0 +1,103 @@
+#include "worker/loss.h"
+
+#include <ATen/ops/cross_entropy_loss.h>
+#include <ATen/ops/softmax.h>
+#include <ATen/ops/stack.h>
+#include <torch/types.h>
+
+#include <numeric>
+#include <string>
+
+#include "common/error.h"
+
+namespace nnfleet::worker {
+namespace {
+
+std::vector<int64_t> spatial_axes(const torch::Tensor& t) {
+  std::vector<int64_t> axes(t.dim() - 2);
+  std::iota(axes.begin(), axes.end(), 2);
+  return axes;
+}
+
+void check_shapes(const torch::Tensor& logits, const torch::Tensor& target) {
+  if (logits.dim() < 3 || target.dim() != logits.dim() || target.size(1) != 1 ||
+      target.size(0) != logits.size(0) ||
+      target.sizes().slice(2) != logits.sizes().slice(2))
+    throw Error("[loss] target " + c10::str(target.sizes()) + " does not match logits " +
+                c10::str(logits.sizes()) + " (expected [b, 1, *spatial])");
+}
+
+}  // namespace
+
+// Note [batch dice gradient]: nnU-Net v2 (DDP) all-gathers the Dice statistics with a gradient
+// (AllGatherGrad) so every rank computes the Dice of the global batch; its backward sums the
+// gradient over ranks, and DDP then averages the parameter gradients. The StatsReducer has the
+// same forward/backward (sum over the group; dist::allreduce_sum_differentiable), so with
+// GradientSync's averaging an N-rank step equals a 1-rank step on the whole batch.
+torch::Tensor soft_dice_loss(const torch::Tensor& logits, const torch::Tensor& target,
+                             const DiceOptions& options, const StatsReducer& reduce) {
+  check_shapes(logits, target);
+  torch::Tensor probs = at::softmax(logits.to(torch::kFloat), 1);
+  torch::Tensor onehot;
+  {
+    torch::NoGradGuard no_grad;
+    onehot = torch::zeros_like(probs).scatter_(1, target.to(torch::kLong), 1.0);
+  }
+  if (!options.do_bg) {
+    probs = probs.slice(1, 1);
+    onehot = onehot.slice(1, 1);
+  }
+  const auto axes = spatial_axes(probs);
+  torch::Tensor stats = at::stack({(probs * onehot).sum(axes), probs.sum(axes), onehot.sum(axes)});
+  if (options.batch_dice) {
+    stats = stats.sum(1);  // [3, K'] over the batch
+    if (reduce) stats = reduce(stats);
+  }
+  const torch::Tensor intersect = stats[0], pred = stats[1], gt = stats[2];
+  const torch::Tensor dc =
+      (2 * intersect + options.smooth) / (gt + pred + options.smooth).clamp_min(1e-8);
+  return -dc.mean();
+}
+
+torch::Tensor cross_entropy_loss(const torch::Tensor& logits, const torch::Tensor& target) {
+  check_shapes(logits, target);
+  return at::cross_entropy_loss(logits.to(torch::kFloat), target.select(1, 0).to(torch::kLong));
+}
+
+torch::Tensor dice_ce_loss(const torch::Tensor& logits, const torch::Tensor& target,
+                           const DiceOptions& options, const StatsReducer& reduce) {
+  return worker::cross_entropy_loss(logits, target) + soft_dice_loss(logits, target, options, reduce);
+}
+
+std::vector<double> deep_supervision_weights(int n_outputs) {
+  if (n_outputs < 1)
+    throw Error("[loss] deep supervision needs at least one output, got " +
+                std::to_string(n_outputs));
+  if (n_outputs == 1) return {1.0};
+  std::vector<double> w(n_outputs);
+  for (int i = 0; i < n_outputs; ++i) w[i] = 1.0 / static_cast<double>(1LL << i);
+  w.back() = 0.0;
+  const double sum = std::accumulate(w.begin(), w.end(), 0.0);
+  for (double& x : w) x /= sum;
+  return w;
+}
+
+DeepSupervisionLoss::DeepSupervisionLoss(int n_outputs, DiceOptions dice, StatsReducer reduce)
+    : weights_(deep_supervision_weights(n_outputs)), dice_(dice), reduce_(std::move(reduce)) {}
+
+torch::Tensor DeepSupervisionLoss::operator()(const std::vector<torch::Tensor>& outputs,
+                                              const std::vector<torch::Tensor>& targets) const {
+  if (outputs.size() != weights_.size() || targets.size() < outputs.size())
+    throw Error("[loss] " + std::to_string(outputs.size()) + " outputs and " +
+                std::to_string(targets.size()) + " targets for " +
+                std::to_string(weights_.size()) + " deep-supervision weights");
+  torch::Tensor total;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (weights_[i] == 0.0) continue;
+    torch::Tensor term = weights_[i] * dice_ce_loss(outputs[i], targets[i], dice_, reduce_);
+    total = total.defined() ? total + term : term;
+  }
+  return total;
+}
+
+}  // namespace nnfleet::worker
