@@ -25,6 +25,16 @@ find_package(Torch REQUIRED)
 # TorchConfig adds flags (e.g. -D_GLIBCXX_USE_CXX11_ABI) through TORCH_CXX_FLAGS; keep them on torch users only.
 add_library(nnfleet_torch INTERFACE)
 target_link_libraries(nnfleet_torch INTERFACE ${TORCH_LIBRARIES})
+# LibTorch's include folder carries its own fmt (12.x), which would shadow the system fmt that
+# spdlog is built against. A shim folder holding only a link to the system fmt is searched first
+# (-I precedes LibTorch's -isystem), so every translation unit sees one fmt.
+find_path(NNFLEET_SYSTEM_FMT_DIR fmt/format.h PATHS /usr/include NO_DEFAULT_PATH)
+if(NNFLEET_SYSTEM_FMT_DIR)
+  set(_fmt_shim ${CMAKE_BINARY_DIR}/fmt-shim)
+  file(MAKE_DIRECTORY ${_fmt_shim})
+  file(CREATE_LINK ${NNFLEET_SYSTEM_FMT_DIR}/fmt ${_fmt_shim}/fmt SYMBOLIC)
+  target_include_directories(nnfleet_torch BEFORE INTERFACE ${_fmt_shim})
+endif()
 separate_arguments(_torch_flags UNIX_COMMAND "${TORCH_CXX_FLAGS}")
 target_compile_options(nnfleet_torch INTERFACE ${_torch_flags})
 # LibTorch ships fmt 12 headers in its include folder, which then shadow the system fmt that spdlog

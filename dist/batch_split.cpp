@@ -27,4 +27,15 @@ double loss_scale(int global_batch, int group_rank, int group_size) {
   return static_cast<double>(share.size()) * group_size / global_batch;
 }
 
+std::vector<std::size_t> round_robin_share(std::size_t count, int group_rank, int group_size) {
+  if (group_size < 1 || group_rank < 0 || group_rank >= group_size)
+    throw Error("[dist] validation split: rank " + std::to_string(group_rank) + " of a group of " +
+                std::to_string(group_size) + " is out of range");
+  std::vector<std::size_t> mine;
+  for (std::size_t i = static_cast<std::size_t>(group_rank); i < count;
+       i += static_cast<std::size_t>(group_size))
+    mine.push_back(i);
+  return mine;
+}
+
 }  // namespace nnfleet::dist

@@ -5,6 +5,9 @@
 // The data loader's foreground oversampling follows the global slot index
 // (worker::foreground_flags_for_rank). No LibTorch here.
 
+#include <cstddef>
+#include <vector>
+
 namespace nnfleet::dist {
 
 struct BatchShare {
@@ -22,5 +25,10 @@ BatchShare batch_share(int global_batch, int group_rank, int group_size);
 // It is 1 when the batch divides evenly. (nnU-Net v2 itself does not scale, so its uneven splits
 // weight samples slightly unequally; with the factor, 1-rank and N-rank runs match.)
 double loss_scale(int global_batch, int group_rank, int group_size);
+
+// The fold's final validation shared out over the group as nnU-Net v2 does (val_keys[rank::size]):
+// indices rank, rank + size, ... of `count` items. Ranks may get different counts, so whatever
+// follows must not assume equal work (gather results with one collective at the end).
+std::vector<std::size_t> round_robin_share(std::size_t count, int group_rank, int group_size);
 
 }  // namespace nnfleet::dist

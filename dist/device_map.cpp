@@ -4,6 +4,10 @@
 
 #include "common/error.h"
 
+#ifdef NNFLEET_HAVE_NCCL
+#include <cuda_runtime_api.h>
+#endif
+
 namespace nnfleet::dist {
 
 int visible_gpu_count() { return torch::cuda::is_available() ? torch::cuda::device_count() : 0; }
@@ -23,6 +27,16 @@ torch::Device device_for_rank(const std::string& request, int local_rank) {
                                                                 : "") +
                 "'); use --device cpu");
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank % gpus));
+}
+
+std::string device_identity(const torch::Device& device) {
+  if (!device.is_cuda()) return "cpu";
+  const int index = device.has_index() ? device.index() : 0;
+#ifdef NNFLEET_HAVE_NCCL
+  char bus_id[64] = {};
+  if (cudaDeviceGetPCIBusId(bus_id, sizeof(bus_id), index) == cudaSuccess) return bus_id;
+#endif
+  return "cuda:" + std::to_string(index);
 }
 
 }  // namespace nnfleet::dist

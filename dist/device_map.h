@@ -15,4 +15,8 @@ torch::Device device_for_rank(const std::string& request, int local_rank);
 // Number of CUDA devices visible to this process (0 on CPU-only machines or builds).
 int visible_gpu_count();
 
+// The physical identity of `device` for dist::check_gpu_layout: the PCI bus id of a CUDA device
+// (the same GPU gives the same id whatever CUDA_VISIBLE_DEVICES numbering a rank sees), or "cpu".
+std::string device_identity(const torch::Device& device);
+
 }  // namespace nnfleet::dist

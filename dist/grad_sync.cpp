@@ -163,11 +163,21 @@ class ReadyHook final : public torch::autograd::PostAccumulateGradHook {
   void operator()(const torch::autograd::Variable&) override {
     if (auto state = state_.lock()) state->on_gradient_ready(parameter_);
   }
+  bool belongs_to(const GradientSync::State* state) const { return state_.lock().get() == state; }
 
  private:
   std::weak_ptr<GradientSync::State> state_;
   std::size_t parameter_;
 };
+
+// Removes this State's hooks (a later GradientSync on the same parameters keeps its own).
+void remove_hooks(GradientSync::State& state) {
+  for (auto& p : state.parameters) {
+    auto& hook = torch::autograd::impl::post_acc_grad_hooks(p);
+    const auto* ours = dynamic_cast<const ReadyHook*>(hook.get());
+    if (ours != nullptr && ours->belongs_to(&state)) hook.reset();
+  }
+}
 
 }  // namespace
 
@@ -259,15 +269,13 @@ GradientSync::GradientSync(const Comm& group, std::vector<torch::Tensor> paramet
 }
 
 GradientSync::~GradientSync() {
-  if (!state_) return;
-  for (auto& p : state_->parameters) torch::autograd::impl::set_post_acc_grad_hooks(p, nullptr);
+  if (state_) remove_hooks(*state_);
 }
 
 GradientSync::GradientSync(GradientSync&&) noexcept = default;
 GradientSync& GradientSync::operator=(GradientSync&& other) noexcept {
   if (this != &other) {
-    if (state_)
-      for (auto& p : state_->parameters) torch::autograd::impl::set_post_acc_grad_hooks(p, nullptr);
+    if (state_) remove_hooks(*state_);
     state_ = std::move(other.state_);
   }
   return *this;

@@ -18,7 +18,8 @@
 //
 // Outputs (rank 0, atomic) in `output_folder` (default results/<dataset>/selection):
 //   ranking.csv, decision.json, postprocessing.json, inference_instructions.txt,
-//   <candidate>/summary.json (+ .csv) for every candidate, <winner>/summary_postprocessed.json.
+//   <candidate>/summary.json (+ .csv) for every candidate, <winner>/summary_postprocessed.json,
+//   summary.csv (the `nnfleet summarize` table of this dataset).
 
 #include <filesystem>
 #include <string>

@@ -6,8 +6,12 @@
 #include <numeric>
 #include <sstream>
 
+#include <spdlog/spdlog.h>
+
 #include "common/atomic_file.h"
+#include "common/error.h"
 #include "evaluation/selection.h"
+#include "evaluation/summary_table.h"
 
 namespace nnfleet::evaluation {
 namespace fs = std::filesystem;
@@ -95,6 +99,19 @@ std::string predict_commands(const SelectionOptions& o, const std::string& confi
   return text + "\n";
 }
 
+// The `nnfleet summarize` table of this dataset (folds and selection). A malformed fold summary
+// must not lose the selection just made, so it only warns.
+void write_dataset_table(const SelectionOptions& o, const fs::path& csv) {
+  fs::path dataset = fs::absolute(o.results_dataset_folder).lexically_normal();
+  if (dataset.filename().empty()) dataset = dataset.parent_path();  // trailing slash
+  try {
+    const auto rows = collect_summary_rows(dataset.parent_path(), {dataset.filename().string()});
+    write_text_atomically(csv, summary_rows_to_csv(rows));
+  } catch (const Error& e) {
+    spdlog::warn("[selection] no {}: {}", csv.string(), e.what());
+  }
+}
+
 }  // namespace
 
 std::string inference_instructions(const SelectionOptions& o, const SelectionResult& r) {
@@ -127,6 +144,7 @@ void write_selection_outputs(const SelectionOptions& o, const SelectionResult& r
   write_json_atomically(out / "decision.json", decision_json(o, r));
   write_postprocessing(out / "postprocessing.json", r.postprocessing);
   write_text_atomically(out / "inference_instructions.txt", inference_instructions(o, r));
+  write_dataset_table(o, out / "summary.csv");
 }
 
 }  // namespace nnfleet::evaluation

@@ -3,6 +3,7 @@
 
 #include <iostream>
 
+#include "common/error.h"
 #include "dist/mpi_world.h"
 #include "launcher/command_registry.h"
 #include "preprocessing/validate.h"
@@ -19,7 +20,7 @@ std::function<int()> install_validate(CLI::App& app, const GlobalOptions& global
   return [dataset, &global] {
     const auto world = dist::Comm::borrow(MPI_COMM_WORLD);
     const DatasetRef ref = resolve_dataset(*dataset, global.folders());
-    if (ref.raw_folder.empty()) throw Error("dataset " + *dataset + ": no raw folder found");
+    if (ref.raw_folder.empty()) throw nnfleet::Error("dataset " + *dataset + ": no raw folder found");
     const auto problems = preprocessing::validate_dataset(ref.raw_folder, world);
     if (world.rank() == 0) {
       if (problems.empty()) {

@@ -62,6 +62,10 @@ std::vector<int64_t> compute_new_shape(const std::vector<int64_t>& old_shape,
                                        const std::vector<double>& new_spacing) {
   std::vector<int64_t> out(old_shape.size());
   for (size_t a = 0; a < old_shape.size(); ++a) {
+    if (old_shape[a] == 1) {  // a flat axis is never resampled (bad-inputs.md)
+      out[a] = 1;
+      continue;
+    }
     const double v = old_spacing[a] / new_spacing[a] * static_cast<double>(old_shape[a]);
     out[a] = std::max<int64_t>(1, static_cast<int64_t>(round_half_even(v)));
   }

@@ -82,7 +82,7 @@ nlohmann::json plans_to_json(const Plans& plans);
 std::array<double, 3> fullres_target_spacing(const DatasetFingerprint& fingerprint);
 
 // round(old_spacing / new_spacing * old_shape) per axis (half to even, as Python's round),
-// never below 1.
+// never below 1; an axis of size 1 stays 1.
 std::vector<int64_t> compute_new_shape(const std::vector<int64_t>& old_shape,
                                        const std::vector<double>& old_spacing,
                                        const std::vector<double>& new_spacing);

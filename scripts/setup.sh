@@ -18,6 +18,7 @@ packages=(
   build-essential cmake pkg-config ccache mold python3-venv gnuplot-nox
   libinsighttoolkit5-dev libgdcm-tools libhdf5-dev libopenmpi-dev openmpi-bin
   libboost1.81-dev libgtest-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
+  slurm-wlm munge  # the Slurm test's one-node cluster (scripts/slurm-local.sh); daemons not started
 )
 missing=()
 for p in "${packages[@]}"; do

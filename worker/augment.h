@@ -14,14 +14,14 @@
 namespace nnfleet::worker {
 
 struct AugmentSetup {
-  SpatialSetup spatial;                           // patch sizes, dummy-2D, rotation range
+  SpatialSetup spatial;                                  // patch sizes, dummy-2D, rotation range
   std::array<bool, 3> mirror_axes{false, false, false};  // array axes (z, y, x) that may flip
 };
 
 // Reusable buffers of one worker thread, so that steady-state batches allocate nothing.
 struct AugmentScratch {
   Sample spatial_out;
-  std::vector<float> line;  // one padded line for the separable filters
+  std::vector<float> line;   // one padded line for the separable filters
   std::vector<float> plane;  // low-resolution simulation
 };
 

@@ -147,8 +147,9 @@ void simulate_low_resolution(float* x, const Index3& shape, double zoom,
                              const std::array<bool, 3>& keep_axis, std::vector<float>& scratch) {
   Index3 small;
   for (int a = 0; a < 3; ++a) {
-    small[a] = keep_axis[a] ? shape[a]
-                            : std::max<int64_t>(1, static_cast<int64_t>(std::nearbyint(shape[a] * zoom)));
+    small[a] = keep_axis[a]
+                   ? shape[a]
+                   : std::max<int64_t>(1, static_cast<int64_t>(std::nearbyint(shape[a] * zoom)));
   }
   const int64_t n_small = small[0] * small[1] * small[2];
   const int64_t n = shape[0] * shape[1] * shape[2];

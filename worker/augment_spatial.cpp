@@ -19,8 +19,60 @@ Matrix3 multiply(const Matrix3& a, const Matrix3& b) {
   return c;
 }
 
-// The eight input neighbours of one sample point and their trilinear weights. Neighbours outside
-// the input have `inside` false, weight as computed and index 0.
+// One sample point: the lower neighbour (z0, y0, x0), the offsets to the upper neighbours (0 when
+// the fraction is 0, so that a size-1 axis sampled at 0 needs no neighbour) and the fractions.
+struct Point {
+  int64_t lo[3];
+  int64_t step[3];  // 0 or 1 per axis
+  float frac[3];
+};
+
+// Calls visit(output_index, point) for every output voxel, output index in C order.
+template <class Visit>
+void for_each_sample_point(const Index3& in, const Matrix3& m, const Index3& out, Visit&& visit) {
+  int64_t o = 0;
+  Point pt;
+  for (int64_t z = 0; z < out[0]; ++z) {
+    for (int64_t y = 0; y < out[1]; ++y) {
+      const double dz = z - (out[0] - 1) / 2.0, dy = y - (out[1] - 1) / 2.0;
+      const double dx = -(out[2] - 1) / 2.0;
+      double p[3];
+      for (int a = 0; a < 3; ++a)
+        p[a] = (in[a] - 1) / 2.0 + m[a][0] * dz + m[a][1] * dy + m[a][2] * dx;
+      for (int64_t x = 0; x < out[2]; ++x, ++o) {
+        for (int a = 0; a < 3; ++a) {
+          const double f = std::floor(p[a]);
+          pt.lo[a] = static_cast<int64_t>(f);
+          pt.frac[a] = static_cast<float>(p[a] - f);
+          pt.step[a] = pt.frac[a] > 0 ? 1 : 0;
+          p[a] += m[a][2];
+        }
+        visit(o, pt);
+      }
+    }
+  }
+}
+
+bool all_neighbours_inside(const Point& pt, const Index3& in) {
+  for (int a = 0; a < 3; ++a) {
+    if (pt.lo[a] < 0 || pt.lo[a] + pt.step[a] >= in[a]) return false;
+  }
+  return true;
+}
+
+// Trilinear interpolation when every neighbour is inside; `base` is the lower neighbour's index.
+float interpolate_inside(const float* src, int64_t base, const int64_t d[3], const float f[3]) {
+  auto lerp = [](float a, float b, float t) { return a + t * (b - a); };
+  const float* p = src + base;
+  const float a00 = lerp(p[0], p[d[2]], f[2]);
+  const float a01 = lerp(p[d[1]], p[d[1] + d[2]], f[2]);
+  const float a10 = lerp(p[d[0]], p[d[0] + d[2]], f[2]);
+  const float a11 = lerp(p[d[0] + d[1]], p[d[0] + d[1] + d[2]], f[2]);
+  return lerp(lerp(a00, a01, f[1]), lerp(a10, a11, f[1]), f[0]);
+}
+
+// The eight neighbours of a sample point with their trilinear weights; neighbours outside the
+// input count as label -1 / value 0.
 struct Corners {
   int64_t index[8];
   float weight[8];
@@ -28,46 +80,24 @@ struct Corners {
   int nearest = 0;  // the corner with the largest weight
 };
 
-// Calls visit(output_index, corners) for every output voxel, output index in C order.
-template <class Visit>
-void for_each_sample_point(const Index3& in, const Matrix3& m, const Index3& out, Visit&& visit) {
-  const int64_t stride_z = in[1] * in[2], stride_y = in[2];
-  int64_t o = 0;
+Corners corners_of(const Point& pt, const Index3& in) {
   Corners c;
-  for (int64_t z = 0; z < out[0]; ++z) {
-    for (int64_t y = 0; y < out[1]; ++y) {
-      const double dz = z - (out[0] - 1) / 2.0, dy = y - (out[1] - 1) / 2.0;
-      double p[3];
-      for (int a = 0; a < 3; ++a) {
-        p[a] = (in[a] - 1) / 2.0 + m[a][0] * dz + m[a][1] * dy + m[a][2] * (-(out[2] - 1) / 2.0);
-      }
-      for (int64_t x = 0; x < out[2]; ++x, ++o) {
-        int64_t lo[3];
-        float frac[3];
-        for (int a = 0; a < 3; ++a) {
-          const double f = std::floor(p[a]);
-          lo[a] = static_cast<int64_t>(f);
-          frac[a] = static_cast<float>(p[a] - f);
-        }
-        float best = -1;
-        for (int k = 0; k < 8; ++k) {
-          const int64_t iz = lo[0] + (k >> 2), iy = lo[1] + ((k >> 1) & 1), ix = lo[2] + (k & 1);
-          const float w = ((k >> 2) ? frac[0] : 1 - frac[0]) *
-                          (((k >> 1) & 1) ? frac[1] : 1 - frac[1]) * ((k & 1) ? frac[2] : 1 - frac[2]);
-          const bool inside = iz >= 0 && iz < in[0] && iy >= 0 && iy < in[1] && ix >= 0 && ix < in[2];
-          c.weight[k] = w;
-          c.inside[k] = inside;
-          c.index[k] = inside ? iz * stride_z + iy * stride_y + ix : 0;
-          if (w > best) {
-            best = w;
-            c.nearest = k;
-          }
-        }
-        visit(o, c);
-        for (int a = 0; a < 3; ++a) p[a] += m[a][2];
-      }
+  float best = -1;
+  for (int k = 0; k < 8; ++k) {
+    const int bz = k >> 2, by = (k >> 1) & 1, bx = k & 1;
+    const int64_t iz = pt.lo[0] + bz, iy = pt.lo[1] + by, ix = pt.lo[2] + bx;
+    const float w = (bz ? pt.frac[0] : 1 - pt.frac[0]) * (by ? pt.frac[1] : 1 - pt.frac[1]) *
+                    (bx ? pt.frac[2] : 1 - pt.frac[2]);
+    const bool inside = iz >= 0 && iz < in[0] && iy >= 0 && iy < in[1] && ix >= 0 && ix < in[2];
+    c.weight[k] = w;
+    c.inside[k] = inside;
+    c.index[k] = inside ? (iz * in[1] + iy) * in[2] + ix : 0;
+    if (w > best) {
+      best = w;
+      c.nearest = k;
     }
   }
+  return c;
 }
 
 // Per-label linear interpolation + argmax over the (at most 9) labels among the corners.
@@ -96,6 +126,45 @@ int8_t interpolate_label(const int8_t* in, const Corners& c) {
     lowest_tied = std::min(lowest_tied, labels[i]);
   }
   return lowest_tied;
+}
+
+// The label of an inside point whose neighbours all agree (most points), else -2.
+int8_t uniform_label(const int8_t* p, const int64_t d[3]) {
+  const int8_t l = p[0];
+  const bool same = p[d[2]] == l && p[d[1]] == l && p[d[1] + d[2]] == l && p[d[0]] == l &&
+                    p[d[0] + d[2]] == l && p[d[0] + d[1]] == l && p[d[0] + d[1] + d[2]] == l;
+  return same ? l : int8_t{-2};
+}
+
+// One output voxel of every channel and label map.
+void resample_point(const Sample& in, int64_t o, const Point& pt, Sample& out) {
+  const int64_t in_voxels = in.voxels(), out_voxels = out.voxels();
+  if (all_neighbours_inside(pt, in.shape)) {
+    const int64_t base = (pt.lo[0] * in.shape[1] + pt.lo[1]) * in.shape[2] + pt.lo[2];
+    const int64_t d[3] = {pt.step[0] * in.shape[1] * in.shape[2], pt.step[1] * in.shape[2],
+                          pt.step[2]};
+    for (int ch = 0; ch < in.channels; ++ch) {
+      out.image[ch * out_voxels + o] =
+          interpolate_inside(in.image.data() + ch * in_voxels, base, d, pt.frac);
+    }
+    for (int l = 0; l < in.label_channels; ++l) {
+      const int8_t* src = in.labels.data() + l * in_voxels;
+      const int8_t label = uniform_label(src + base, d);
+      out.labels[l * out_voxels + o] =
+          label != -2 ? label : interpolate_label(src, corners_of(pt, in.shape));
+    }
+    return;
+  }
+  const Corners c = corners_of(pt, in.shape);
+  for (int ch = 0; ch < in.channels; ++ch) {
+    const float* src = in.image.data() + ch * in_voxels;
+    float v = 0;
+    for (int k = 0; k < 8; ++k) v += c.inside[k] ? c.weight[k] * src[c.index[k]] : 0.0f;
+    out.image[ch * out_voxels + o] = v;
+  }
+  for (int l = 0; l < in.label_channels; ++l) {
+    out.labels[l * out_voxels + o] = interpolate_label(in.labels.data() + l * in_voxels, c);
+  }
 }
 
 void flip_axis(float* data, int8_t* labels, const Index3& shape, int channels, int label_maps,
@@ -153,7 +222,8 @@ void crop_center(const Sample& in, const Index3& out_shape, Sample& out) {
   const int64_t row = hi[2] - lo[2];
   for (int64_t z = lo[0]; z < hi[0]; ++z) {
     for (int64_t y = lo[1]; y < hi[1]; ++y) {
-      const int64_t src = ((z + start[0]) * in.shape[1] + (y + start[1])) * in.shape[2] + lo[2] + start[2];
+      const int64_t src =
+          ((z + start[0]) * in.shape[1] + (y + start[1])) * in.shape[2] + lo[2] + start[2];
       const int64_t dst = (z * out_shape[1] + y) * out_shape[2] + lo[2];
       for (int c = 0; c < in.channels; ++c) {
         std::memcpy(out.channel(c) + dst, in.channel(c) + src, row * sizeof(float));
@@ -168,20 +238,8 @@ void crop_center(const Sample& in, const Index3& out_shape, Sample& out) {
 void resample(const Sample& in, const Matrix3& m, const Index3& out_shape, Sample& out) {
   NNFLEET_CHECK(&in != &out, "resample needs distinct input and output");
   out.resize(in.channels, in.label_channels, out_shape);
-  const int64_t in_voxels = in.voxels(), out_voxels = out.voxels();
-  for_each_sample_point(in.shape, m, out_shape, [&](int64_t o, const Corners& c) {
-    for (int ch = 0; ch < in.channels; ++ch) {
-      const float* src = in.image.data() + ch * in_voxels;
-      float v = 0;
-      for (int k = 0; k < 8; ++k) {
-        if (c.inside[k]) v += c.weight[k] * src[c.index[k]];
-      }
-      out.image[ch * out_voxels + o] = v;
-    }
-    for (int l = 0; l < in.label_channels; ++l) {
-      out.labels[l * out_voxels + o] = interpolate_label(in.labels.data() + l * in_voxels, c);
-    }
-  });
+  for_each_sample_point(in.shape, m, out_shape,
+                        [&](int64_t o, const Point& pt) { resample_point(in, o, pt, out); });
 }
 
 void mirror(Sample& sample, const std::array<bool, 3>& flip) {

@@ -70,7 +70,8 @@ void read_box(hid_t dataset, hid_t mem_type, const std::vector<hsize_t>& dims, c
   Handle mem_space(H5Screate_simple(4, mem_dims, nullptr), H5Sclose);
   if (H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, file_start, nullptr, count, nullptr) <
           0 ||
-      H5Sselect_hyperslab(mem_space.get(), H5S_SELECT_SET, mem_start, nullptr, count, nullptr) < 0 ||
+      H5Sselect_hyperslab(mem_space.get(), H5S_SELECT_SET, mem_start, nullptr, count, nullptr) <
+          0 ||
       H5Dread(dataset, mem_type, mem_space.get(), file_space.get(), H5P_DEFAULT, out) < 0) {
     fail(path, "cannot read a patch of dataset '" + name + "'");
   }
@@ -170,7 +171,8 @@ void CaseReader::read_data(const Box& box, float* out) const {
 void CaseReader::read_labels(const std::string& dataset, const Box& box, int8_t* out) const {
   Handle labels = open_dataset(file_, path_, dataset);
   const auto dims = dataset_dims(labels.get());
-  if (dims.size() != 4 || dims[0] != 1) fail(path_, "dataset '" + dataset + "' is not [1, Z, Y, X]");
+  if (dims.size() != 4 || dims[0] != 1)
+    fail(path_, "dataset '" + dataset + "' is not [1, Z, Y, X]");
   std::fill(out, out + box.num_voxels(), int8_t{-1});
   read_box(labels.get(), H5T_NATIVE_INT8, dims, box, out, path_, dataset);
 }

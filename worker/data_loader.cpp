@@ -57,6 +57,16 @@ std::vector<int64_t> tensor_shape(int64_t batch, int64_t channels, const Index3&
   return {batch, channels, shape[0], shape[1], shape[2]};
 }
 
+// Step 12 of the training transforms: channels normalised within the mask are 0 outside it.
+void mask_channels(Sample& sample, const std::vector<bool>& use_mask_for_norm) {
+  const int masked = std::min(sample.channels, static_cast<int>(use_mask_for_norm.size()));
+  for (int c = 0; c < masked; ++c) {
+    if (use_mask_for_norm[c]) {
+      zero_outside_mask(sample.channel(c), sample.label_map(0), sample.voxels());
+    }
+  }
+}
+
 void check_options(const LoaderOptions& o) {
   if (o.cases.empty()) throw Error("[data loader] no cases given");
   if (!std::filesystem::is_directory(o.case_folder)) {
@@ -110,9 +120,8 @@ struct DataLoader::State {
 
   int dim() const { return augment.spatial.dim; }
   int output_channels() const {
-    return image_channels + (options.previous_stage_folder.empty()
-                                 ? 0
-                                 : static_cast<int>(foreground_labels.size()));
+    return image_channels +
+           (options.previous_stage_folder.empty() ? 0 : static_cast<int>(foreground_labels.size()));
   }
   std::filesystem::path case_file(const std::string& name) const {
     return options.case_folder / (name + ".h5");
@@ -132,8 +141,8 @@ void DataLoader::State::load_sample(const std::string& name, bool force_foregrou
     throw Error("has " + std::to_string(info->channels) + " image channels, the first case has " +
                 std::to_string(image_channels));
   }
-  const Box box = choose_crop_box(*info, spatial.initial_patch, spatial.final_patch,
-                                  force_foreground, rng);
+  const Box box =
+      choose_crop_box(*info, spatial.initial_patch, spatial.final_patch, force_foreground, rng);
   const bool cascade = !options.previous_stage_folder.empty();
   Sample& sample = buf.sample;
   sample.resize(image_channels, cascade ? 2 : 1, box.size);
@@ -146,7 +155,10 @@ void DataLoader::State::load_sample(const std::string& name, bool force_foregrou
     CaseReader(options.previous_stage_folder / (name + ".h5"))
         .read_labels("seg_prev", box, sample.label_map(1));
   }
-  if (options.augment) augment_sample(sample, augment, rng, buf.scratch);
+  if (options.augment) {
+    augment_sample(sample, augment, rng, buf.scratch);
+    mask_channels(sample, options.use_mask_for_norm);
+  }
   replace_label(sample.label_map(0), sample.voxels(), -1, 0);
   if (cascade) move_labels_to_one_hot_channels(sample, 1, foreground_labels);
 }
@@ -176,7 +188,8 @@ Batch DataLoader::State::produce(int64_t index, WorkerBuffers& buf) {
   }
   for (int j = 0; j < b; ++j) {
     Rng rng = Rng::for_sample(options.seed, index, share.start + j);
-    const auto& name = options.cases[rng.randint(0, static_cast<int64_t>(options.cases.size()) - 1)];
+    const auto& name =
+        options.cases[rng.randint(0, static_cast<int64_t>(options.cases.size()) - 1)];
     batch.cases.push_back(name);
     try {
       load_sample(name, foreground_flags[j], rng, buf);
@@ -232,8 +245,8 @@ DataLoader::DataLoader(LoaderOptions options) : state_(std::make_shared<State>()
   auto scales = options.ds_scales;
   if (scales.empty()) scales.push_back(std::vector<double>(options.patch_size.size(), 1.0));
   for (const auto& scale : scales) {
-    s.target_shapes.push_back(
-        scaled_shape(s.augment.spatial.final_patch, to_internal_scale(scale, s.augment.spatial.dim)));
+    s.target_shapes.push_back(scaled_shape(s.augment.spatial.final_patch,
+                                           to_internal_scale(scale, s.augment.spatial.dim)));
   }
   s.image_channels = s.infos.get(s.case_file(options.cases.front()))->channels;
   s.pin = options.pin_memory && torch::cuda::is_available();  // no page-locking without CUDA

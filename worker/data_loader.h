@@ -30,22 +30,25 @@
 namespace nnfleet::worker {
 
 struct LoaderOptions {
-  std::filesystem::path case_folder;          // <preprocessed>/<dataset>/nnUNetPlans_<config>
-  std::vector<std::string> cases;             // this job's training (or validation) cases
-  std::vector<int64_t> patch_size;            // final patch (2 or 3 axes)
-  int global_batch_size = 2;                  // the plan's batch size
-  int group_rank = 0, group_size = 1;         // this rank's share of the global batch (v2 split)
+  std::filesystem::path case_folder;   // <preprocessed>/<dataset>/nnUNetPlans_<config>
+  std::vector<std::string> cases;      // this job's training (or validation) cases
+  std::vector<int64_t> patch_size;     // final patch (2 or 3 axes)
+  int global_batch_size = 2;           // the plan's batch size
+  int group_rank = 0, group_size = 1;  // this rank's share of the global batch (v2 split)
   double oversample_foreground = 0.33;
-  bool augment = true;                        // false for the per-epoch pseudo-validation loader
-  std::vector<std::vector<double>> ds_scales; // deep-supervision scales, e.g. {{1,1,1},{0.5,...}}
-  std::vector<int> mirror_axes;               // spatial axes of the patch allowed for mirroring
-  std::vector<int> labels;                    // declared label values incl. 0
+  bool augment = true;                          // false for the per-epoch pseudo-validation loader
+  std::vector<std::vector<double>> ds_scales;   // deep-supervision scales, e.g. {{1,1,1},{0.5,...}}
+  std::vector<int> mirror_axes;                 // spatial axes of the patch allowed for mirroring
+  std::vector<int> labels;                      // declared label values incl. 0
   std::filesystem::path previous_stage_folder;  // cascade: one-hot of seg_prev appended as channels
-  int num_workers = 0;                        // 0 = default_num_workers()
+  int num_workers = 0;                          // 0 = default_num_workers()
   uint64_t seed = 12345;
-  bool pin_memory = false;                    // page-locked batches (ignored without CUDA)
+  bool pin_memory = false;  // page-locked batches (ignored without CUDA)
   // Extensions.
   int queue_depth = 0;  // batches produced ahead of next(); 0 = max(2, 2 * workers)
+  // Per image channel: the plan's use_mask_for_norm. With augmentation, such channels are set to
+  // 0 outside the non-zero mask (seg < 0) after mirroring, as nnU-Net's training transforms do.
+  std::vector<bool> use_mask_for_norm;
 };
 
 struct Batch {

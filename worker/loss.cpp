@@ -19,6 +19,11 @@ std::vector<int64_t> spatial_axes(const torch::Tensor& t) {
   return axes;
 }
 
+// float32 for float32 and lower precisions (autocast outputs), double stays double.
+torch::ScalarType compute_type(const torch::Tensor& t) {
+  return t.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat;
+}
+
 void check_shapes(const torch::Tensor& logits, const torch::Tensor& target) {
   if (logits.dim() < 3 || target.dim() != logits.dim() || target.size(1) != 1 ||
       target.size(0) != logits.size(0) ||
@@ -37,7 +42,7 @@ void check_shapes(const torch::Tensor& logits, const torch::Tensor& target) {
 torch::Tensor soft_dice_loss(const torch::Tensor& logits, const torch::Tensor& target,
                              const DiceOptions& options, const StatsReducer& reduce) {
   check_shapes(logits, target);
-  torch::Tensor probs = at::softmax(logits.to(torch::kFloat), 1);
+  torch::Tensor probs = at::softmax(logits.to(compute_type(logits)), 1);
   torch::Tensor onehot;
   {
     torch::NoGradGuard no_grad;
@@ -61,7 +66,8 @@ torch::Tensor soft_dice_loss(const torch::Tensor& logits, const torch::Tensor& t
 
 torch::Tensor cross_entropy_loss(const torch::Tensor& logits, const torch::Tensor& target) {
   check_shapes(logits, target);
-  return at::cross_entropy_loss(logits.to(torch::kFloat), target.select(1, 0).to(torch::kLong));
+  return at::cross_entropy_loss(logits.to(compute_type(logits)),
+                               target.select(1, 0).to(torch::kLong));
 }
 
 torch::Tensor dice_ce_loss(const torch::Tensor& logits, const torch::Tensor& target,

@@ -5,7 +5,8 @@
 //
 // Shapes: logits [b, K, *spatial] (K classes incl. background, 2 or 3 spatial axes); target
 // [b, 1, *spatial] float or integer label values in [0, K) (the data loader has already mapped -1
-// to 0). The loss is computed in float32 whatever the logits' dtype (autocast-safe).
+// to 0). The loss is computed in float32 for float32 or fp16 logits (autocast-safe), in double for
+// double logits.
 //
 // Batch Dice over a group: with batch_dice, the per-class statistics (intersection, predicted
 // sum, reference sum) are summed over the batch axis and, when a StatsReducer is set, over the

@@ -25,11 +25,20 @@ std::array<double, 3> rotate_about(const std::array<double, 3>& p, int axis, dou
   const double c = std::cos(angle), s = std::sin(angle);
   double m[3][3] = {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}};
   if (axis == 0) {
-    m[1][1] = c; m[1][2] = -s; m[2][1] = s; m[2][2] = c;
+    m[1][1] = c;
+    m[1][2] = -s;
+    m[2][1] = s;
+    m[2][2] = c;
   } else if (axis == 1) {
-    m[0][0] = c; m[0][2] = s; m[2][0] = -s; m[2][2] = c;
+    m[0][0] = c;
+    m[0][2] = s;
+    m[2][0] = -s;
+    m[2][2] = c;
   } else {
-    m[0][0] = c; m[0][1] = -s; m[1][0] = s; m[1][1] = c;
+    m[0][0] = c;
+    m[0][1] = -s;
+    m[1][0] = s;
+    m[1][1] = c;
   }
   std::array<double, 3> out{0, 0, 0};
   for (int j = 0; j < 3; ++j) {
@@ -98,7 +107,8 @@ SpatialSetup make_spatial_setup(const std::vector<int64_t>& patch_size, bool aug
                 std::to_string(patch_size.size()));
   }
   for (int64_t s : patch_size) {
-    if (s < 1) throw Error("[data loader] patch size entries must be >= 1, got " + std::to_string(s));
+    if (s < 1)
+      throw Error("[data loader] patch size entries must be >= 1, got " + std::to_string(s));
   }
   SpatialSetup setup;
   setup.dim = static_cast<int>(patch_size.size());

@@ -31,11 +31,11 @@ std::vector<bool> foreground_flags_for_rank(int global_batch, int group_rank, in
 // Spatial augmentation set-up derived from the configuration's patch size, as nnU-Net's trainer
 // configures it (method doc 5.4, 5.5).
 struct SpatialSetup {
-  int dim = 3;                  // 2 or 3 spatial axes in the configuration's patch
-  Index3 final_patch{1, 1, 1};  // (z, y, x); z == 1 for 2D
+  int dim = 3;                    // 2 or 3 spatial axes in the configuration's patch
+  Index3 final_patch{1, 1, 1};    // (z, y, x); z == 1 for 2D
   Index3 initial_patch{1, 1, 1};  // enlarged pre-augmentation patch; == final_patch without aug
-  bool dummy_2d = false;        // 3D patch with max(patch) / patch[0] > 3: in-plane augmentation
-  double max_rotation_rad = 0;  // rotation angles are drawn from U(-max, max) per rotated axis
+  bool dummy_2d = false;          // 3D patch with max(patch) / patch[0] > 3: in-plane augmentation
+  double max_rotation_rad = 0;    // rotation angles are drawn from U(-max, max) per rotated axis
 };
 // `patch_size` has 2 (y, x) or 3 (z, y, x) entries. Without augmentation the initial patch is the
 // final one (the pseudo-validation loader).

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <optional>
 
 #include "common/atomic_file.h"
 #include "common/error.h"
@@ -19,7 +20,6 @@
 #include "worker/predict_inputs.h"
 #include "worker/prediction_case.h"
 #include "worker/predictor.h"
-#include "worker/train_setup.h"
 
 namespace nnfleet::worker {
 namespace {
@@ -28,6 +28,13 @@ std::string fold_list(const std::vector<int>& folds) {
   std::string s;
   for (int f : folds) s += (s.empty() ? "" : " ") + std::to_string(f);
   return s;
+}
+
+// Input channels of dataset.json: "channel_names" (v2) or "modality" (MSD).
+int channel_count_of(const nlohmann::json& dataset_json) {
+  for (const char* key : {"channel_names", "modality"})
+    if (dataset_json.contains(key) && !dataset_json[key].empty()) return static_cast<int>(dataset_json[key].size());
+  throw Error("[predict] dataset.json has neither \"channel_names\" nor \"modality\"");
 }
 
 std::string previous_stage_of(const nlohmann::json& plans, const std::string& configuration) {
@@ -40,7 +47,7 @@ std::string previous_stage_of(const nlohmann::json& plans, const std::string& co
 struct Session {
   const PredictRequest* request = nullptr;
   TrainedModel model;
-  preprocessing::ConfigurationSettings preprocessing;
+  preprocessing::ConfigurationSettings preprocess_settings;
   ExportSettings export_settings;
   PredictorOptions predictor;
   std::vector<models::UNet> networks;
@@ -65,10 +72,10 @@ Session open_session(const PredictRequest& r, const Folders& folders, int local_
   Session s;
   s.request = &r;
   s.model = find_trained_model(r, folders.results / dataset.canonical);
-  s.preprocessing = preprocessing::ConfigurationSettings::from_plans(s.model.plans, r.configuration, s.model.dataset_json);
+  s.preprocess_settings = preprocessing::ConfigurationSettings::from_plans(s.model.plans, r.configuration, s.model.dataset_json);
   s.export_settings = export_settings_from_plans(s.model.plans, r.configuration, s.model.dataset_json);
-  const std::vector<int> labels = label_values(s.model.dataset_json);
-  int channels = channel_count(s.model.dataset_json);
+  const auto& labels = s.export_settings.channel_labels;  // background first, then foreground
+  int channels = channel_count_of(s.model.dataset_json);
   if (!s.model.previous_stage.empty()) {
     s.foreground.assign(labels.begin() + 1, labels.end());
     channels += static_cast<int>(s.foreground.size());
@@ -120,7 +127,7 @@ bool already_done(const InputCase& c, const PredictRequest& r) {
 }
 
 void predict_one(const InputCase& input, const Session& s) {
-  preprocessing::PreprocessedCase pre = preprocessing::preprocess_case(load_input(input, s), s.preprocessing);
+  preprocessing::PreprocessedCase pre = preprocessing::preprocess_case(load_input(input, s), s.preprocess_settings);
   worker::PreprocessedCase c;
   c.case_id = input.id;
   c.channels = pre.channels;
@@ -160,7 +167,7 @@ void run_prediction(const PredictRequest& request, const Folders& folders, const
                     int local_rank) {
   folders.require_results();
   const Session s = open_session(request, folders, local_rank);
-  const auto cases = find_input_cases(request.input_folder, channel_count(s.model.dataset_json));
+  const auto cases = find_input_cases(request.input_folder, channel_count_of(s.model.dataset_json));
   std::filesystem::create_directories(request.output_folder);
   if (world.rank() == 0) {
     write_json_atomically(request.output_folder / "dataset.json", s.model.dataset_json);

@@ -159,7 +159,8 @@ torch::Tensor importance_map(const std::vector<int64_t>& patch_size, torch::Devi
 torch::Tensor mirrored_prediction(const NetworkFn& network, const torch::Tensor& x,
                                   const PredictorOptions& o) {
   AutocastScope autocast(o.amp && o.device.is_cuda());
-  torch::Tensor sum = network(x).to(torch::kFloat32);
+  // A copy, so that accumulating never writes into a tensor the network still owns.
+  torch::Tensor sum = network(x).to(torch::kFloat32, /*non_blocking=*/false, /*copy=*/true);
   if (!o.mirror || o.mirror_axes.empty()) return sum;
   const auto combinations = mirror_combinations(o.mirror_axes);
   for (const auto& dims : combinations)

@@ -12,11 +12,6 @@
 namespace nnfleet::worker {
 namespace {
 
-std::vector<double> to_vector(const torch::Tensor& t) {
-  const torch::Tensor c = t.to(torch::kCPU, torch::kDouble).contiguous();
-  return {c.data_ptr<double>(), c.data_ptr<double>() + c.numel()};
-}
-
 void add_into(std::vector<double>& into, const std::vector<double>& values) {
   if (into.empty()) into.assign(values.size(), 0.0);
   NNFLEET_CHECK(into.size() == values.size(), "pseudo Dice class counts differ");

@@ -10,9 +10,9 @@
 namespace nnfleet::worker {
 
 struct Sample {
-  int channels = 0;        // image channels C
-  int label_channels = 0;  // label maps: 1 (seg) or 2 (seg, previous stage seg)
-  Index3 shape{0, 0, 0};   // spatial shape (z, y, x), voxels
+  int channels = 0;            // image channels C
+  int label_channels = 0;      // label maps: 1 (seg) or 2 (seg, previous stage seg)
+  Index3 shape{0, 0, 0};       // spatial shape (z, y, x), voxels
   std::vector<float> image;    // (C, z, y, x), C-order
   std::vector<int8_t> labels;  // (L, z, y, x), C-order; -1 = outside the image / non-zero mask
 

@@ -39,6 +39,10 @@ void downsample_labels(const int8_t* in, const Index3& in_shape, const Index3& o
   }
 }
 
+void zero_outside_mask(float* image, const int8_t* labels, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) image[i] = labels[i] < 0 ? 0.0f : image[i];
+}
+
 void replace_label(int8_t* labels, int64_t n, int8_t from, int8_t to) {
   for (int64_t i = 0; i < n; ++i) labels[i] = labels[i] == from ? to : labels[i];
 }

@@ -19,6 +19,10 @@ Index3 scaled_shape(const Index3& shape, const std::array<double, 3>& scale);
 void downsample_labels(const int8_t* in, const Index3& in_shape, const Index3& out_shape,
                        float* out);
 
+// Sets image voxels to 0 where the label is negative (outside the non-zero mask): nnU-Net's
+// MaskImageTransform for channels normalised with use_mask_for_norm (method doc 5.5 step 12).
+void zero_outside_mask(float* image, const int8_t* labels, int64_t n);
+
 // Replaces `from` by `to` in `n` labels.
 void replace_label(int8_t* labels, int64_t n, int8_t from, int8_t to);
 

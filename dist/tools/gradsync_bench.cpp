@@ -35,10 +35,13 @@ struct NetSpec {
   int classes = 3;
 };
 
-torch::nn::Sequential conv_block(int64_t in, int64_t out, int64_t stride) {
-  return torch::nn::Sequential(
-      torch::nn::Conv3d(torch::nn::Conv3dOptions(in, out, 3).stride(stride).padding(1)),
-      torch::nn::InstanceNorm3d(torch::nn::InstanceNormOptions(out).eps(1e-5).affine(true)),
+// Appends Conv(3x3x3) + InstanceNorm(affine, eps 1e-5) + LeakyReLU(0.01) to `stage`.
+void conv_block(torch::nn::Sequential& stage, int64_t in, int64_t out, int64_t stride) {
+  stage->push_back(
+      torch::nn::Conv3d(torch::nn::Conv3dOptions(in, out, 3).stride(stride).padding(1)));
+  stage->push_back(
+      torch::nn::InstanceNorm3d(torch::nn::InstanceNormOptions(out).eps(1e-5).affine(true)));
+  stage->push_back(
       torch::nn::LeakyReLU(torch::nn::LeakyReLUOptions().negative_slope(0.01).inplace(true)));
 }
 
@@ -48,8 +51,8 @@ struct PlainUNetImpl : torch::nn::Module {
     int64_t in = 1;
     for (int s = 0; s < n; ++s) {
       torch::nn::Sequential stage;
-      stage->push_back(conv_block(in, spec.features[s], s == 0 ? 1 : 2));
-      stage->push_back(conv_block(spec.features[s], spec.features[s], 1));
+      conv_block(stage, in, spec.features[s], s == 0 ? 1 : 2);
+      conv_block(stage, spec.features[s], spec.features[s], 1);
       encoder.push_back(register_module("enc" + std::to_string(s), stage));
       in = spec.features[s];
     }
@@ -60,8 +63,8 @@ struct PlainUNetImpl : torch::nn::Module {
           torch::nn::ConvTranspose3d(torch::nn::ConvTranspose3dOptions(spec.features[s + 1], f, 2)
                                          .stride(2))));
       torch::nn::Sequential stage;
-      stage->push_back(conv_block(2 * f, f, 1));
-      stage->push_back(conv_block(f, f, 1));
+      conv_block(stage, 2 * f, f, 1);
+      conv_block(stage, f, f, 1);
       decoder.push_back(register_module("dec" + std::to_string(s), stage));
       heads.push_back(register_module(
           "head" + std::to_string(s),

@@ -31,6 +31,11 @@ TEST(BatchSplit, FollowsNnunetV2UnevenSplit) {
   EXPECT_DOUBLE_EQ(loss_scale(4, 1, 2), 1.0);
 }
 
+TEST(BatchSplit, SharesValidationCasesRoundRobin) {
+  EXPECT_EQ(round_robin_share(5, 1, 2), (std::vector<std::size_t>{1, 3}));
+  EXPECT_EQ(round_robin_share(2, 3, 4), std::vector<std::size_t>{});
+}
+
 TEST(BatchSplit, RefusesMoreRanksThanSamples) {
   EXPECT_THROW(batch_share(2, 0, 4), Error);
   EXPECT_THROW(batch_share(4, 4, 4), Error);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "tests/evaluation/fixture_support.h"
@@ -114,6 +116,7 @@ TEST(Selection, MissingFoldOrCaseInTwoFoldsIsAnError) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("hippocampus_001"), std::string::npos) << e.what();
   }
+  fs::remove(dataset / "2d" / "fold_1" / "validation" / "hippocampus_001.h5");
   fs::remove_all(dataset / "2d" / "fold_3");
   try {
     select_model(o, self());

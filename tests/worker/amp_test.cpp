@@ -3,6 +3,7 @@
 
 #include "worker/amp.h"
 
+#include <ATen/autocast_mode.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 

@@ -96,8 +96,9 @@ inline void write_seg_prev_file(const std::filesystem::path& path,
 
 // A case whose image value is its linear voxel index (+ 1000 * channel) and whose seg is 0
 // everywhere except the voxels listed per label; class locations list every labelled voxel.
-inline TestCase make_indexed_case(int channels, const std::array<int64_t, 3>& shape,
-                                  const std::map<int, std::vector<std::array<int64_t, 3>>>& labelled) {
+inline TestCase make_indexed_case(
+    int channels, const std::array<int64_t, 3>& shape,
+    const std::map<int, std::vector<std::array<int64_t, 3>>>& labelled) {
   TestCase c;
   c.channels = channels;
   c.shape = shape;

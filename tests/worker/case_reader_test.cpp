@@ -14,7 +14,8 @@ class CaseReaderTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = test::scratch_dir("case_reader");
-    written_ = test::make_indexed_case(2, {6, 7, 9}, {{1, {{1, 2, 3}}}, {2, {}}, {10, {{5, 6, 8}}}});
+    written_ =
+        test::make_indexed_case(2, {6, 7, 9}, {{1, {{1, 2, 3}}}, {2, {}}, {10, {{5, 6, 8}}}});
     written_.seg[0] = -1;
     file_ = dir_ / "case_0.h5";
     test::write_case_file(file_, written_);

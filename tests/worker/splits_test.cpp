@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "tests/support/test_paths.h"

@@ -52,3 +52,16 @@ TEST(OneHot, MovesALabelMapIntoImageChannels) {
 
 }  // namespace
 }  // namespace nnfleet::worker
+
+namespace nnfleet::worker {
+namespace {
+
+TEST(ZeroOutsideMask, ClearsVoxelsWithNegativeLabels) {
+  std::vector<float> image{1, 2, 3};
+  const std::vector<int8_t> labels{-1, 0, 1};
+  zero_outside_mask(image.data(), labels.data(), 3);
+  EXPECT_EQ(image, (std::vector<float>{0, 2, 3}));
+}
+
+}  // namespace
+}  // namespace nnfleet::worker

@@ -130,7 +130,7 @@ def make_selection_inputs(sel):
         for config, params in CONFIGS.items():
             p = probabilities_for(seg, *params)
             probs[(config, case)] = (p, i % 5)
-            arr4 = sitk.GetImageFromArray(p)          # 4D image, x fastest, class = 4th axis
+            arr4 = sitk.GetImageFromArray(p, isVector=False)  # 4D scalar image: class = 4th axis
             out = sel / "probabilities" / config / f"fold_{i % 5}" / f"{case}.nii.gz"
             out.parent.mkdir(parents=True, exist_ok=True)
             sitk.WriteImage(arr4, str(out), True)
