@@ -1,5 +1,24 @@
 # Every external dependency is found here, once, so the per-folder CMakeLists only link targets.
 
+# NNFLEET_SYSROOT: a folder of unpacked Debian packages (scripts/gpu/fetch-sysroot.sh) searched
+# before the system for ITK, HDF5, Open MPI, nlohmann-json, spdlog, fmt and CLI11, for machines
+# that have none of them (the GPU check machine, scripts/gpu-check.sh). Run the programs with
+# LD_LIBRARY_PATH set to its library folders (scripts/gpu-check.sh does). Empty: the system's.
+set(NNFLEET_SYSROOT "" CACHE PATH "unpacked Debian packages to build against (scripts/gpu/fetch-sysroot.sh)")
+if(NNFLEET_SYSROOT)
+  set(_sysroot_usr ${NNFLEET_SYSROOT}/usr)
+  set(_sysroot_lib ${_sysroot_usr}/lib/x86_64-linux-gnu)
+  list(PREPEND CMAKE_PREFIX_PATH ${_sysroot_usr})
+  # No h5cc and no mpicc there: name the folders instead of asking the compiler wrappers.
+  set(HDF5_ROOT ${_sysroot_lib}/hdf5/serial)
+  set(MPI_C_LIBRARIES ${_sysroot_lib}/openmpi/lib/libmpi.so CACHE STRING "MPI libraries (sysroot)")
+  set(MPI_C_ADDITIONAL_INCLUDE_DIRS ${_sysroot_lib}/openmpi/include CACHE STRING "MPI headers (sysroot)")
+  # Libraries that the sysroot's libraries need (hwloc, libevent, curl...) are found at link time.
+  string(APPEND CMAKE_EXE_LINKER_FLAGS
+    " -Wl,-rpath-link,${_sysroot_lib}:${_sysroot_usr}/lib:${NNFLEET_SYSROOT}/lib/x86_64-linux-gnu")
+  message(STATUS "nnfleet: dependencies from the sysroot ${NNFLEET_SYSROOT}")
+endif()
+
 find_package(ITK 5.2 REQUIRED COMPONENTS
   ITKCommon ITKIOImageBase ITKIONIFTI ITKIONRRD ITKIOMeta ITKImageIntensity ITKLabelMap
   ITKConnectedComponents ITKImageFunction ITKImageGrid ITKTransform ITKSmoothing)
@@ -25,18 +44,14 @@ find_package(Torch REQUIRED)
 # TorchConfig adds flags (e.g. -D_GLIBCXX_USE_CXX11_ABI) through TORCH_CXX_FLAGS; keep them on torch users only.
 add_library(nnfleet_torch INTERFACE)
 target_link_libraries(nnfleet_torch INTERFACE ${TORCH_LIBRARIES})
-# LibTorch's include folder carries its own fmt (12.x), which would shadow the system fmt that
-# spdlog is built against. A shim folder holding only a link to the system fmt is searched first
-# (-I precedes LibTorch's -isystem), so every translation unit sees one fmt.
-find_path(NNFLEET_SYSTEM_FMT_DIR fmt/format.h PATHS /usr/include NO_DEFAULT_PATH)
-if(NNFLEET_SYSTEM_FMT_DIR)
-  set(_fmt_shim ${CMAKE_BINARY_DIR}/fmt-shim)
-  file(MAKE_DIRECTORY ${_fmt_shim})
-  file(CREATE_LINK ${NNFLEET_SYSTEM_FMT_DIR}/fmt ${_fmt_shim}/fmt SYMBOLIC)
-  target_include_directories(nnfleet_torch BEFORE INTERFACE ${_fmt_shim})
-endif()
 separate_arguments(_torch_flags UNIX_COMMAND "${TORCH_CXX_FLAGS}")
 target_compile_options(nnfleet_torch INTERFACE ${_torch_flags})
+# LibTorch 2.11's libraries export a copy of std::filesystem of their own, and whichever library
+# comes first in an executable's NEEDED list serves those symbols to every caller: libtorch's
+# remove_all then crashes on a null call when our code uses it. Naming libstdc++ before LibTorch
+# on the link line binds every std::filesystem call to the system's libstdc++.
+target_link_options(nnfleet_torch INTERFACE "LINKER:--push-state,--no-as-needed" "-lstdc++"
+                    "LINKER:--pop-state")
 # LibTorch ships fmt 12 headers in its include folder, which then shadow the system fmt that spdlog
 # was built against (SPDLOG_FMT_EXTERNAL) in every LibTorch user that logs. A folder holding only a
 # link to the system fmt, searched before LibTorch's headers, keeps spdlog on its own fmt.

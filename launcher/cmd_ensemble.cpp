@@ -26,7 +26,7 @@ std::function<int()> install_ensemble(CLI::App& app, const GlobalOptions&) {
   app.add_option("-o,--output", a->output, "output folder")->required();
   app.add_flag("--save-probabilities,--save_npz,--npz", a->save_probabilities,
                "also write the averaged probabilities <case>.h5");
-  app.add_option("--postprocessing,-pp,-pp_pkl_file", a->postprocessing,
+  app.add_option("--postprocessing,--pp,--pp_pkl_file", a->postprocessing,
                  "postprocessing.json from `nnfleet select` to apply to each segmentation");
   return [a] {
     const auto world = dist::Comm::borrow(MPI_COMM_WORLD);

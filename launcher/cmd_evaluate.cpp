@@ -21,8 +21,8 @@ std::function<int()> install_evaluate(CLI::App& app, const GlobalOptions& global
   app.description("Dice, IoU and voxel counts per case and class of a folder of predictions, as "
                   "nnUNetv2_evaluate_folder computes them");
   auto a = std::make_shared<EvaluateArgs>();
-  app.add_option("-r,--reference,-ref", a->reference, "folder of reference segmentations")->required();
-  app.add_option("-p,--prediction,-pred", a->prediction, "folder of predicted segmentations")->required();
+  app.add_option("-r,--reference,--ref", a->reference, "folder of reference segmentations")->required();
+  app.add_option("-p,--prediction,--pred", a->prediction, "folder of predicted segmentations")->required();
   app.add_option("-d,-t,--dataset", a->dataset,
                  "dataset whose dataset.json names the labels: id, name or a folder with a dataset.json")
       ->required();
@@ -41,7 +41,7 @@ std::function<int()> install_evaluate(CLI::App& app, const GlobalOptions& global
     if (world.rank() != 0) return 0;  // small work: rank 0 evaluates, the others idle
     const auto summary = evaluation::evaluate_folders(o);
     const std::filesystem::path out =
-        a->output.empty() ? std::filesystem::path(a->prediction) / "summary.json" : a->output;
+        a->output.empty() ? std::filesystem::path(a->prediction) / "summary.json" : std::filesystem::path(a->output);
     evaluation::write_summary(out, summary);
     std::cout << "mean foreground Dice " << summary.foreground_mean.dice << " over "
               << summary.cases.size() << " cases; wrote " << out.string() << std::endl;

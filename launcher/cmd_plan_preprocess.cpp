@@ -2,7 +2,6 @@
 // validates, fingerprints, plans and preprocesses a dataset, sharded over the MPI world
 // (preprocessing/plan_and_preprocess.h).
 
-#include <cstdio>
 #include <memory>
 #include <sstream>
 
@@ -10,25 +9,11 @@
 
 #include "dist/mpi_world.h"
 #include "launcher/command_registry.h"
+#include "launcher/gpu_memory.h"
 #include "preprocessing/plan_and_preprocess.h"
 
 namespace nnfleet::launcher {
 namespace {
-
-// Smallest total memory of the visible GPUs in GB (nvidia-smi), or 0 when there is none.
-double visible_gpu_memory_gb() {
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(
-      ::popen("nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits 2>/dev/null", "r"),
-      ::pclose);
-  if (!pipe) return 0;
-  char line[128];
-  double smallest = 0;
-  while (std::fgets(line, sizeof line, pipe.get())) {
-    const double mib = std::atof(line);
-    if (mib > 0 && (smallest == 0 || mib < smallest)) smallest = mib;
-  }
-  return smallest / 1024.0;
-}
 
 struct Args {
   std::string dataset;
@@ -47,10 +32,10 @@ std::function<int()> install_plan_preprocess(CLI::App& app, const GlobalOptions&
   app.add_option("-c,--configurations", a->configurations,
                  "configurations to preprocess (3d_lowres only when the planner creates it)")
       ->capture_default_str();
-  app.add_option("--gpu-memory,-gpu_memory_target", a->gpu_memory_gb,
+  app.add_option("--gpu-memory,--gpu_memory_target", a->gpu_memory_gb,
                  "GPU memory target in GB for the planner (default: the visible GPU's memory, "
                  "else 8, nnU-Net's default)");
-  app.add_option("-np,--np", a->threads, "worker threads per rank")->capture_default_str();
+  app.add_option("--np", a->threads, "worker threads per rank")->capture_default_str();
   app.add_flag("--clean,--force", a->force, "redo everything even when outputs are up to date");
   return [a, &global] {
     const auto world = dist::Comm::borrow(MPI_COMM_WORLD);
@@ -60,16 +45,9 @@ std::function<int()> install_plan_preprocess(CLI::App& app, const GlobalOptions&
     o.configurations = a->configurations;
     o.threads_per_rank = a->threads;
     o.force = a->force;
-    std::string source = "--gpu-memory";
-    o.gpu_memory_gb = a->gpu_memory_gb;
-    if (o.gpu_memory_gb <= 0) {
-      o.gpu_memory_gb = visible_gpu_memory_gb();
-      source = "visible GPU";
-      if (o.gpu_memory_gb <= 0) {
-        o.gpu_memory_gb = 8;
-        source = "default (no GPU visible)";
-      }
-    }
+    const GpuMemoryTarget target = planner_gpu_memory(a->gpu_memory_gb);
+    o.gpu_memory_gb = target.gb;
+    const std::string& source = target.source;
     if (world.rank() == 0) {
       std::ostringstream configs;
       for (const auto& c : o.configurations) configs << c << " ";

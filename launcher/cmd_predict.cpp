@@ -30,20 +30,20 @@ std::function<int()> install_predict(CLI::App& app, const GlobalOptions& global)
   app.add_option("-c,--configuration", r->configuration, "2d, 3d_fullres, 3d_lowres or 3d_cascade_fullres")
       ->capture_default_str();
   app.add_option("-f,--folds", r->folds, "folds to ensemble (logits averaged)")->capture_default_str();
-  app.add_option("-chk,--checkpoint", r->checkpoint, "checkpoint to load: final, best or latest")
+  app.add_option("--chk,--checkpoint", r->checkpoint, "checkpoint to load: final, best or latest")
       ->check(CLI::IsMember({"final", "best", "latest"}))->capture_default_str();
   app.add_flag("--save-probabilities,--npz", r->save_probabilities,
                "also write softmax probabilities <case>.h5 (what ensembling reads)");
   app.add_flag("--no-mirroring,--disable_tta", [r](int64_t) { r->mirror = false; },
                "no mirroring test-time augmentation (8x faster in 3D)");
-  app.add_option("--step-size,-step_size", r->step_size, "tile step as a fraction of the patch, (0, 1]")
+  app.add_option("--step-size,--step_size", r->step_size, "tile step as a fraction of the patch, (0, 1]")
       ->capture_default_str();
-  app.add_option("--prev-stage-predictions,-prev_stage_predictions", r->previous_stage_predictions,
+  app.add_option("--prev-stage-predictions,--prev_stage_predictions", r->previous_stage_predictions,
                  "cascade: folder of the 3d_lowres predictions of the same cases");
-  app.add_option("--device,-device", r->device, "cpu, cuda or auto")
+  app.add_option("--device", r->device, "cpu, cuda or auto")
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}))->capture_default_str();
   app.add_flag("--continue,--continue_prediction", r->resume, "skip cases whose outputs already exist");
-  app.add_option("--postprocessing,-pp_pkl_file", r->postprocessing_file,
+  app.add_option("--postprocessing,--pp_pkl_file", r->postprocessing_file,
                  "postprocessing.json to apply (from model selection)");
   return [r, &global] {
     const auto world = dist::Comm::borrow(MPI_COMM_WORLD);

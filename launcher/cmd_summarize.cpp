@@ -5,6 +5,7 @@
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "dist/mpi_world.h"
 #include "evaluation/summary_table.h"
 #include "launcher/command_registry.h"
 

@@ -44,13 +44,13 @@ const CommandRegistrar registrar{Command{
       app.add_option("--ranks-per-job", c->ranks_per_job,
                      "ranks that train one job data-parallel: N, and/or CONFIGURATION=N")
           ->capture_default_str();
-      app.add_option("--epochs,-num_epochs", o.epochs, "epochs per job")->capture_default_str();
+      app.add_option("--epochs,--num_epochs", o.epochs, "epochs per job")->capture_default_str();
       app.add_option("--iters-per-epoch", o.iterations_per_epoch, "iterations per epoch")
           ->capture_default_str();
       app.add_option("--val-iters", o.val_iterations, "pseudo-validation batches per epoch")
           ->capture_default_str();
       app.add_flag("--amp,--fp16", o.amp, "mixed precision on GPU");
-      app.add_option("--device,-device", o.device, "cpu, cuda or auto")
+      app.add_option("--device", o.device, "cpu, cuda or auto")
           ->check(CLI::IsMember({"cpu", "cuda", "auto"}))->capture_default_str();
       app.add_option("--seed", o.seed, "seed")->capture_default_str();
       app.add_flag("--deterministic", o.deterministic, "deterministic algorithms");
@@ -58,9 +58,10 @@ const CommandRegistrar registrar{Command{
           ->capture_default_str();
       app.add_option("--checkpoint-every", o.checkpoint_every, "epochs between checkpoints")
           ->capture_default_str();
-      app.add_option("--gpu-memory", o.gpu_memory_gb, "planner GPU memory target in GB")
+      app.add_option("--gpu-memory,--gpu_memory_target", o.gpu_memory_gb,
+                     "planner GPU memory target in GB (default: the visible GPU's, else 8)")
           ->capture_default_str();
-      app.add_option("-np,--preprocess-threads", o.preprocess_threads,
+      app.add_option("--np,--preprocess-threads", o.preprocess_threads,
                      "preprocessing threads per rank")->capture_default_str();
       app.add_flag("--predict-test", o.predict_test,
                    "predict imagesTs/ with the selected model (postprocessing applied)");

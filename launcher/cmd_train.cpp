@@ -28,13 +28,13 @@ void add_flags(CLI::App& app, TrainCommand& c) {
       ->required();
   app.add_flag("--continue,--c", o.resume,
                "resume from checkpoint_final, _latest or _best of this fold");
-  app.add_option("--epochs,-num_epochs", o.epochs, "epochs")->capture_default_str();
+  app.add_option("--epochs,--num_epochs", o.epochs, "epochs")->capture_default_str();
   app.add_option("--iters-per-epoch", o.iterations_per_epoch, "training iterations per epoch")
       ->capture_default_str();
   app.add_option("--val-iters", o.val_iterations, "pseudo-validation batches per epoch")
       ->capture_default_str();
   app.add_flag("--amp,--fp16", o.amp, "mixed precision (fp16 autocast + grad scaler; CUDA only)");
-  app.add_option("--device,-device", o.device, "cpu, cuda or auto")
+  app.add_option("--device", o.device, "cpu, cuda or auto")
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}))->capture_default_str();
   app.add_option("--seed", o.seed, "seed of the weights and of the data loader")
       ->capture_default_str();
@@ -42,7 +42,7 @@ void add_flags(CLI::App& app, TrainCommand& c) {
                "deterministic algorithms (a resumed CPU job then ends with the same weights)");
   app.add_option("--checkpoint-every", o.checkpoint_every, "epochs between checkpoint_latest writes")
       ->capture_default_str();
-  app.add_option("--workers,-np", o.num_workers, "data-loader threads (0 = cores - 1, at most 12)")
+  app.add_option("--workers,--np", o.num_workers, "data-loader threads (0 = cores - 1, at most 12)")
       ->capture_default_str();
   app.add_option("--prev-stage-folder", o.previous_stage_folder,
                  "cascade: folder of the 3d_lowres predictions (default: the preprocessed "

@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <iostream>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "common/error.h"
 #include "common/log.h"
@@ -20,6 +23,26 @@ std::vector<Command>& command_registry() {
 }
 
 namespace {
+
+// nnU-Net spells many long flags with one dash (`-np 8`, `-chk best`, `-num_epochs 10`); CLI11
+// takes only one character after a single dash, so the subcommands register these names with two
+// dashes and a token `-name` is rewritten to `--name` when some subcommand has an option `--name`.
+std::vector<std::string> normalise_single_dash_flags(const CLI::App& app, int argc, char** argv) {
+  std::set<std::string> long_names;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    for (const CLI::Option* option : sub->get_options()) {
+      for (const auto& name : option->get_lnames()) long_names.insert(name);
+    }
+  }
+  std::vector<std::string> args(argv, argv + argc);
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a.size() > 2 && a[0] == '-' && a[1] != '-' && long_names.count(a.substr(1))) {
+      args[i] = "-" + a;
+    }
+  }
+  return args;
+}
 
 int run(int argc, char** argv) {
   CLI::App app{"nnfleet " + version() +
@@ -47,7 +70,10 @@ int run(int argc, char** argv) {
   }
 
   try {
-    app.parse(argc, argv);
+    const auto args = normalise_single_dash_flags(app, argc, argv);
+    std::vector<const char*> pointers;
+    for (const auto& a : args) pointers.push_back(a.c_str());
+    app.parse(argc, pointers.data());
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }

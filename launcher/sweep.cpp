@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <numeric>
 #include <thread>
 
@@ -14,13 +16,17 @@
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "evaluation/ensemble.h"
 #include "evaluation/labels.h"
+#include "evaluation/postprocessing.h"
 #include "evaluation/selection.h"
 #include "evaluation/summary_table.h"
+#include "launcher/gpu_memory.h"
 #include "launcher/scheduler.h"
 #include "launcher/stop_signal.h"
 #include "preprocessing/plan_and_preprocess.h"
 #include "worker/job_paths.h"
+#include "worker/predict_run.h"
 #include "worker/trainer.h"
 
 namespace nnfleet::launcher {
@@ -405,6 +411,66 @@ void print_selection(const evaluation::SelectionResult& result, const fs::path& 
   spdlog::info("  run state:                    {}", (results_dataset / "sweep_state.json").string());
 }
 
+// Step 5 (--predict-test): the raw dataset's imagesTs/ predicted with the selected model, its
+// postprocessing applied, into results/<dataset>/test_predictions/. A selected pair is predicted
+// configuration by configuration (with probabilities, in test_predictions/<configuration>/) and
+// ensembled; a cascade first gets its previous stage's predictions. Collective over `world`.
+void predict_test_set(const SweepOptions& options, const DatasetRef& dataset, const Folders& folders,
+                      const evaluation::SelectionResult& selection, const fs::path& results_dataset,
+                      const dist::Comm& world, int local_rank) {
+  const fs::path images = dataset.raw_folder / "imagesTs";
+  if (dataset.raw_folder.empty() || !fs::is_directory(images)) {
+    if (world.rank() == 0)
+      spdlog::warn("sweep: --predict-test: no imagesTs/ folder in the raw dataset {}; nothing to "
+                   "predict", dataset.raw_folder.string());
+    return;
+  }
+  const auto& best = selection.candidates[selection.best];
+  const fs::path output = results_dataset / "test_predictions";
+  const fs::path postprocessing = selection.output_folder / "postprocessing.json";
+  const bool ensemble = best.members.size() > 1;
+  if (world.rank() == 0)
+    spdlog::info("sweep: predicting {} with {} into {}", images.string(), best.name, output.string());
+
+  std::map<std::string, fs::path> predicted;  // configuration -> its prediction folder
+  std::function<void(const std::string&, const fs::path&, bool, bool)> predict =
+      [&](const std::string& configuration, const fs::path& folder, bool probabilities, bool final) {
+        worker::PredictRequest r;
+        r.input_folder = images;
+        r.output_folder = folder;
+        r.dataset = options.dataset;
+        r.configuration = configuration;
+        r.folds = options.folds;
+        r.device = options.device;
+        r.save_probabilities = probabilities;
+        r.resume = true;  // a resumed sweep does not predict a case twice
+        if (final && fs::exists(postprocessing)) r.postprocessing_file = postprocessing;
+        const auto model = worker::find_trained_model(r, results_dataset);
+        if (!model.previous_stage.empty()) {
+          if (!predicted.count(model.previous_stage)) {
+            predict(model.previous_stage, output / model.previous_stage, false, false);
+          }
+          r.previous_stage_predictions = predicted.at(model.previous_stage);
+        }
+        worker::run_prediction(r, folders, world, local_rank);
+        predicted[configuration] = folder;
+      };
+  if (!ensemble) {
+    predict(best.members.front(), output, false, true);
+    return;
+  }
+  evaluation::EnsembleOptions e;
+  for (const auto& member : best.members) {
+    predict(member, output / member, true, false);
+    e.input_folders.push_back(output / member);
+  }
+  e.output_folder = output;
+  e.file_ending = read_json(folders.preprocessed / dataset.canonical / "dataset.json")
+                      .value("file_ending", ".nii.gz");
+  if (fs::exists(postprocessing)) e.postprocessing = evaluation::read_postprocessing(postprocessing);
+  evaluation::ensemble_folders(e, world);
+}
+
 }  // namespace
 
 int run_sweep(const SweepOptions& options, const Folders& folders, const dist::Comm& world,
@@ -417,7 +483,11 @@ int run_sweep(const SweepOptions& options, const Folders& folders, const dist::C
 
   // 1. Plan and preprocess (every rank).
   preprocessing::PlanPreprocessOptions pp;
-  pp.gpu_memory_gb = options.gpu_memory_gb;
+  const GpuMemoryTarget gpu_memory = planner_gpu_memory(options.gpu_memory_gb);
+  pp.gpu_memory_gb = gpu_memory.gb;
+  if (world.rank() == 0) {
+    spdlog::info("sweep: planning for {:.0f} GB of GPU memory ({})", gpu_memory.gb, gpu_memory.source);
+  }
   pp.threads_per_rank = options.preprocess_threads;
   const auto prepared = preprocessing::plan_and_preprocess(folders, dataset, pp, world);
   const fs::path results_dataset = folders.results / dataset.canonical;
@@ -486,6 +556,12 @@ int run_sweep(const SweepOptions& options, const Folders& folders, const dist::C
     const auto rows = evaluation::collect_summary_rows(folders.results, {dataset.canonical});
     write_text_atomically(results_dataset / "summary.csv", evaluation::summary_rows_to_csv(rows));
     print_selection(result, results_dataset);
+  }
+  // 5. The test set, with the selected model.
+  if (options.predict_test) {
+    predict_test_set(options, dataset, folders, result, results_dataset, world, local_rank);
+  }
+  if (world.rank() == 0) {
     spdlog::info("sweep: finished in {}",
                  format_duration(std::chrono::duration<double>(Clock::now() - sweep_start).count()));
   }

@@ -36,7 +36,7 @@ struct SweepOptions {
   uint64_t seed = 12345;
   int num_workers = 0;                         // data-loader threads per rank
   int checkpoint_every = 5;
-  double gpu_memory_gb = 8;
+  double gpu_memory_gb = 0;                    // planner target in GB; 0 = visible GPU, else 8
   int preprocess_threads = 1;
   bool predict_test = false;                   // predict imagesTs/ with the selected model
   bool deterministic = false;

@@ -47,7 +47,9 @@ else
   fi
   if [ "${NNFLEET_WITH_REFERENCE:-0}" = 1 ] && ! "$venv/bin/python" -c "import nnunetv2" 2>/dev/null; then
     echo "setup: installing nnunetv2 (reference implementation) into $venv"
-    "$venv/bin/pip" install -q nnunetv2
+    # Pinned with torch: nnunetv2 (through torchvision) would otherwise upgrade the LibTorch the
+    # build uses, and a changed LibTorch under a built tree breaks its precompiled header.
+    "$venv/bin/pip" install -q "torch==$torch_version" "nnunetv2==${NNFLEET_NNUNETV2_VERSION:-2.8.1}"
   fi
 fi
 echo "setup: done"

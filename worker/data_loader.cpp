@@ -248,11 +248,12 @@ DataLoader::DataLoader(LoaderOptions options) : state_(std::make_shared<State>()
     s.target_shapes.push_back(scaled_shape(s.augment.spatial.final_patch,
                                            to_internal_scale(scale, s.augment.spatial.dim)));
   }
-  s.image_channels = s.infos.get(s.case_file(options.cases.front()))->channels;
-  s.pin = options.pin_memory && torch::cuda::is_available();  // no page-locking without CUDA
-  s.workers = options.num_workers > 0 ? options.num_workers : default_num_workers();
-  s.capacity = options.queue_depth > 0 ? options.queue_depth : std::max(2, 2 * s.workers);
   s.options = std::move(options);
+  const LoaderOptions& o = s.options;
+  s.image_channels = s.infos.get(s.case_file(o.cases.front()))->channels;
+  s.pin = o.pin_memory && torch::cuda::is_available();  // no page-locking without CUDA
+  s.workers = o.num_workers > 0 ? o.num_workers : default_num_workers();
+  s.capacity = o.queue_depth > 0 ? o.queue_depth : std::max(2, 2 * s.workers);
   for (int t = 0; t < s.workers; ++t) s.threads.emplace_back([&s] { s.run_worker(); });
 }
 

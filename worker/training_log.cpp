@@ -29,6 +29,7 @@ double number_or_nan(const nlohmann::json& j) {
 
 std::string csv_number(double v) {
   if (std::isnan(v)) return "nan";
+  if (v == 0) v = 0;  // -0 (0 times a negative factor) is written as 0
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%.8g", v);
   return buf;

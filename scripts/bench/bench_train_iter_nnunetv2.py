@@ -1,7 +1,10 @@
 """nnunetv2's side of bench_train_iter.sh: time per training iteration of nnU-Net v2's training
 step (PlainConvUNet with deep supervision, DC_and_CE_loss in DeepSupervisionWrapper with v2's
-weights, SGD Nesterov 0.99 / wd 3e-5, clip 12) on one random batch, in PyTorch eager on the CPU.
-Data loading is left out, as in `nnfleet bench-train-step`. Prints one JSON line."""
+weights, SGD Nesterov 0.99 / wd 3e-5, clip 12) on one random batch, in PyTorch eager on the CPU,
+or on a GPU with --device cuda (scripts/gpu-check.sh), optionally with nnU-Net's mixed precision
+(--amp 1: fp16 autocast around forward and loss, GradScaler, unscale before clipping) and
+cudnn.benchmark (nnU-Net turns it on). Data loading is left out, as in `nnfleet bench-train-step`.
+Prints one JSON line (on CUDA with the peak memory torch.cuda allocated and reserved)."""
 import argparse
 import json
 import time
@@ -45,36 +48,57 @@ def main():
     p.add_argument("--iterations", type=int, default=10)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--batch-dice", type=int, default=0)
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--amp", type=int, default=0, help="fp16 autocast + GradScaler (CUDA only)")
+    p.add_argument("--cudnn-benchmark", type=int, default=1, help="torch.backends.cudnn.benchmark")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
+    device = torch.device(a.device)
+    amp = bool(a.amp) and device.type == "cuda"
+    torch.backends.cudnn.benchmark = bool(a.cudnn_benchmark)
     arch = json.load(open(a.arch))
     torch.manual_seed(0)
-    net = network(arch)
+    net = network(arch).to(device)
     n_out = len(arch["features_per_stage"]) - 1
     loss = loss_fn(n_out, bool(a.batch_dice))
     opt = torch.optim.SGD(net.parameters(), 1e-2, weight_decay=3e-5, momentum=0.99, nesterov=True)
     patch = arch["patch_size"]
-    data = torch.randn(a.batch, arch["input_channels"], *patch)
+    data = torch.randn(a.batch, arch["input_channels"], *patch, device=device)
     scales = 1 / np.cumprod(np.vstack(arch["strides"]), axis=0)[:n_out]
-    targets = [torch.randint(0, arch["num_classes"], (a.batch, 1, *[int(round(p_ * s)) for p_, s in zip(patch, sc)]))
-               .float() for sc in scales]
+    targets = [torch.randint(0, arch["num_classes"], (a.batch, 1, *[int(round(p_ * s)) for p_, s in zip(patch, sc)]),
+                             device=device).float() for sc in scales]
+    scaler = torch.amp.GradScaler("cuda") if amp else None
     net.train()
     seconds = []
     for i in range(a.warmup + a.iterations):
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
-        output = net(data)
-        l = loss(output, targets)
-        l.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 12)
-        opt.step()
+        with torch.autocast(device.type, enabled=amp):
+            output = net(data)
+            l = loss(output, targets)
+        if scaler is None:
+            l.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 12)
+            opt.step()
+        else:  # nnUNetTrainer.train_step with a grad scaler
+            scaler.scale(l).backward()
+            scaler.unscale_(opt)
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 12)
+            scaler.step(opt)
+            scaler.update()
         l.detach().cpu().numpy()
         if i >= a.warmup:
             seconds.append(time.perf_counter() - t0)
     s = sorted(seconds)
-    print(json.dumps({"impl": "nnunetv2", "threads": a.threads, "batch": a.batch, "patch": patch,
-                      "torch": torch.__version__, "seconds": seconds, "median_s": s[len(s) // 2],
-                      "best_s": s[0]}))
+    result = {"impl": "nnunetv2", "threads": a.threads, "batch": a.batch, "patch": patch,
+              "torch": torch.__version__, "device": str(device), "amp": amp,
+              "seconds": seconds, "median_s": s[len(s) // 2], "best_s": s[0]}
+    if device.type == "cuda":
+        result.update(cudnn_benchmark=torch.backends.cudnn.benchmark,
+                      gpu=torch.cuda.get_device_name(device),
+                      max_allocated_mb=round(torch.cuda.max_memory_allocated(device) / 2**20, 1),
+                      max_reserved_mb=round(torch.cuda.max_memory_reserved(device) / 2**20, 1))
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 # End-to-end sweep test (issue 8), run by CTest as e2e.sweep:
 #   1. a sweep under mpirun -np 4 on 10 real hippocampus cases: 2d and 3d_fullres, five folds
 #      each, 3d_fullres on two ranks per job; checks every fold's outputs, that every training
-#      case is predicted exactly once per configuration across the folds, Dice in [0, 1], and the
-#      selection files and CSVs;
+#      case is predicted exactly once per configuration across the folds, Dice in [0, 1], the
+#      selection files and CSVs, and (--predict-test) a segmentation of each of 2 imagesTs cases
+#      with its image's geometry;
 #   2. the same sweep started again elsewhere, killed with SIGKILL in the middle and rerun: it
 #      must end with the same metrics as the uninterrupted run without redoing finished jobs.
 # Usage: sweep_test.sh NNFLEET_EXE HIPPOCAMPUS_DIR SCRATCH_DIR
@@ -14,11 +15,11 @@ python="${PYTHON:-python3}"
 here="$(cd "$(dirname "$0")" && pwd)"
 rm -rf "$scratch"; mkdir -p "$scratch"
 
-"$python" "$here/make_subset.py" "$source_data" "$scratch/raw/Task04_Hippocampus" 10
+"$python" "$here/make_subset.py" "$source_data" "$scratch/raw/Task04_Hippocampus" 10 2
 
 sweep_args=(sweep -d Task04_Hippocampus -c 2d 3d_fullres --ranks-per-job 1 3d_fullres=2
             --epochs 2 --iters-per-epoch 2 --val-iters 1 --checkpoint-every 1
-            --device cpu --workers 1 --deterministic)
+            --device cpu --workers 1 --deterministic --predict-test)
 run_sweep() {  # run_sweep RUN_DIR [background]
   local dir="$1"
   export NNFLEET_RAW="$scratch/raw" NNFLEET_PREPROCESSED="$dir/preprocessed" NNFLEET_RESULTS="$dir/results"
@@ -29,6 +30,8 @@ echo "=== run 1: uninterrupted sweep"
 run_sweep "$scratch/run1" 2>&1 | tee "$scratch/run1.log"
 "$python" "$here/check_sweep.py" "$scratch/run1/results/Dataset004_Hippocampus" \
   "$scratch/raw/Task04_Hippocampus" 2d 3d_fullres
+"$python" "$here/check_test_predictions.py" "$scratch/raw/Task04_Hippocampus/imagesTs" \
+  "$scratch/run1/results/Dataset004_Hippocampus/test_predictions"
 
 echo "=== run 2: killed with SIGKILL after the first finished job, then resumed"
 state="$scratch/run2/results/Dataset004_Hippocampus/sweep_state.json"

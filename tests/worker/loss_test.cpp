@@ -32,7 +32,7 @@ TEST(Loss, SoftDiceOfUniformPredictionMatchesHandComputation) {
   const auto target = torch::tensor({0.f, 1.f}).reshape({1, 1, 1, 2});
   const double dc = (2 * 0.5 + kSmooth) / (1 + 1 + kSmooth);
   EXPECT_NEAR(soft_dice_loss(logits, target, {}).item<double>(), -dc, 1e-7);
-  EXPECT_NEAR(cross_entropy_loss(logits, target).item<double>(), std::log(2.0), 1e-6);
+  EXPECT_NEAR(worker::cross_entropy_loss(logits, target).item<double>(), std::log(2.0), 1e-6);
   EXPECT_NEAR(dice_ce_loss(logits, target, {}).item<double>(), std::log(2.0) - dc, 1e-6);
 }
 

@@ -6,6 +6,7 @@
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "evaluation/probability_file.h"
 #include "evaluation/summary.h"
 #include "models/unet.h"
 #include "preprocessing/case_preprocessor.h"
