@@ -73,10 +73,14 @@ start_munge() {
   die "munged does not answer (munge -n | unmunge); see /var/log/munge/munged.log"
 }
 
+# The machine's cores: nproc alone obeys OMP_NUM_THREADS (set to 1 by the tests), which would
+# declare a one-CPU node that no two-task job fits.
+cores() { env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc; }
+
 write_conf() {
   local host cpus mem_mb headroom real
   host="$(hostname -s)"
-  cpus="${NNFLEET_SLURM_CPUS:-$(nproc)}"
+  cpus="${NNFLEET_SLURM_CPUS:-$(cores)}"
   mem_mb=$(( $(awk '/^MemTotal:/ {print $2}' /proc/meminfo) / 1024 ))
   headroom="${NNFLEET_SLURM_HEADROOM_MB:-$(( mem_mb / 10 > 1024 ? mem_mb / 10 : 1024 ))}"
   real=$(( mem_mb - headroom )); (( real > 256 )) || real=256
@@ -84,7 +88,7 @@ write_conf() {
     die "$conf exists and was not written by this script; set NNFLEET_SLURM_FORCE=1 to replace it"
   fi
   local overrides=""
-  (( cpus > $(nproc) )) && overrides="SlurmdParameters=config_overrides"
+  (( cpus > $(cores) )) && overrides="SlurmdParameters=config_overrides"
   root install -d /etc/slurm
   root tee "$conf" >/dev/null <<EOF
 $marker (one-node test cluster; rewritten at each start)

@@ -3,7 +3,8 @@
 # store, worker threads) with 1 and 2 workers against nnunetv2's data loader (nnUNetDataLoader +
 # its v2 training transforms under NonDetMultiThreadedAugmenter) with 1 worker process, on the
 # bundled Task04_Hippocampus 3d_fullres data, same patch and batch size (nnfleet's plan), plus
-# the peak resident memory of each (nnunetv2: main process + worker processes).
+# the peak resident memory of each (nnunetv2: main process + worker processes). The summary ends
+# with nnfleet's ratios to nnunetv2 and its 2-worker / 1-worker scaling.
 #
 # Usage: scripts/bench/bench_dataloader.sh [PREPROCESSED_DATASET_DIR] [BATCHES]
 #   PREPROCESSED_DATASET_DIR  nnfleet's preprocessed hippocampus, default
@@ -54,4 +55,7 @@ for r in rows:
     if r["impl"] == "nnfleet":
         print(f"nnfleet {r['workers']} worker(s) / nnunetv2 1 worker = "
               f"{r['batches_per_s'] / py['batches_per_s']:.2f}x")
+one = next(r for r in rows if r["impl"] == "nnfleet" and r["workers"] == 1)
+two = next(r for r in rows if r["impl"] == "nnfleet" and r["workers"] == 2)
+print(f"nnfleet 2 workers / 1 worker = {two['batches_per_s'] / one['batches_per_s']:.2f}x")
 PY

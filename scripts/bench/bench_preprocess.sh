@@ -58,7 +58,7 @@ for name, r in rows.items():
     print(f"{name:<16} {statistics.median(w):>9.2f} {min(w):>7.2f} {max(w):>7.2f} {max(x[1] for x in r) / 1024:>12.0f}")
 ref = statistics.median(x[0] for x in rows["nnunetv2_1proc"])
 for name in ("nnfleet_1rank", "nnfleet_2ranks"):
-    print(f"speed-up of {name} over nnunetv2 (1 process): {ref / statistics.median(x[0] for x in rows[name]):.1f}x")
+    print(f"speed-up of {name} over nnunetv2 (1 process): {ref / statistics.median(x[0] for x in rows[name]):.2f}x")
 one = statistics.median(x[0] for x in rows["nnfleet_1rank"])
 two = statistics.median(x[0] for x in rows["nnfleet_2ranks"])
 print(f"nnfleet 2 ranks vs 1 rank: {one / two:.2f}x")

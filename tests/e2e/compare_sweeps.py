@@ -30,7 +30,18 @@ for root, _, files in os.walk(a):
         elif metrics(os.path.join(a, rel)) != metrics(other):
             diffs.append(f"{rel} differs")
 da, db = load(os.path.join(a, "selection", "decision.json")), load(os.path.join(b, "selection", "decision.json"))
-strip = lambda d: {k: v for k, v in d.items() if "folder" not in k and "path" not in k}  # noqa: E731
+
+
+def strip(d):
+    """d without the entries that name a location (folders, paths, files), at any depth."""
+    if isinstance(d, dict):
+        return {k: strip(v) for k, v in d.items()
+                if not any(w in k for w in ("folder", "path", "_file"))}
+    if isinstance(d, list):
+        return [strip(v) for v in d]
+    return d
+
+
 if strip(da) != strip(db):
     diffs.append("selection/decision.json differs")
 if diffs:
