@@ -17,7 +17,7 @@ struct EnsembleArgs {
   bool save_probabilities = false;
 };
 
-std::function<int()> install_ensemble(CLI::App& app, const GlobalOptions&) {
+std::function<int()> install_ensemble(CLI::App& app, const GlobalOptions& global) {
   app.description("Average the probabilities (<case>.h5) of several prediction folders, write the "
                   "argmax segmentations and optionally apply postprocessing");
   auto a = std::make_shared<EnsembleArgs>();
@@ -28,8 +28,8 @@ std::function<int()> install_ensemble(CLI::App& app, const GlobalOptions&) {
                "also write the averaged probabilities <case>.h5");
   app.add_option("--postprocessing,--pp,--pp_pkl_file", a->postprocessing,
                  "postprocessing.json from `nnfleet select` to apply to each segmentation");
-  return [a] {
-    const auto world = dist::Comm::borrow(MPI_COMM_WORLD);
+  return [a, &global] {
+    const auto world = global.world();
     evaluation::EnsembleOptions o;
     for (const auto& i : a->inputs) o.input_folders.emplace_back(i);
     o.output_folder = a->output;

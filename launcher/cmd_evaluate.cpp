@@ -30,7 +30,7 @@ std::function<int()> install_evaluate(CLI::App& app, const GlobalOptions& global
                                            "a .csv twin is written beside it");
   app.add_flag("--chill", a->chill, "do not fail when a reference case has no prediction");
   return [a, &global] {
-    const auto world = dist::Comm::borrow(MPI_COMM_WORLD);
+    const auto world = global.world();
     const auto files = evaluation::locate_dataset_files(a->dataset, global.folders());
     evaluation::EvaluateOptions o;
     o.reference_folder = a->reference;

@@ -38,7 +38,7 @@ std::function<int()> install_plan_preprocess(CLI::App& app, const GlobalOptions&
   app.add_option("--np", a->threads, "worker threads per rank")->capture_default_str();
   app.add_flag("--clean,--force", a->force, "redo everything even when outputs are up to date");
   return [a, &global] {
-    const auto world = dist::Comm::borrow(MPI_COMM_WORLD);
+    const auto world = global.world();
     const Folders folders = global.folders();
     const DatasetRef ref = resolve_dataset(a->dataset, folders);
     preprocessing::PlanPreprocessOptions o;

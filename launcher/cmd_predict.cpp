@@ -46,7 +46,7 @@ std::function<int()> install_predict(CLI::App& app, const GlobalOptions& global)
   app.add_option("--postprocessing,--pp_pkl_file", r->postprocessing_file,
                  "postprocessing.json to apply (from model selection)");
   return [r, &global] {
-    const auto world = dist::Comm::borrow(MPI_COMM_WORLD);
+    const auto world = global.world();
     const auto shared = world.split_shared();
     worker::run_prediction(*r, global.folders(), world, shared.rank());
     return 0;

@@ -53,7 +53,7 @@ std::function<int()> install_select(CLI::App& app, const GlobalOptions& global) 
                "rank single configurations only");
   app.add_option("-o,--output", a->output, "output folder (default RESULTS/<dataset>/selection)");
   return [a, &global] {
-    const auto world = dist::Comm::borrow(MPI_COMM_WORLD);
+    const auto world = global.world();
     const auto result = evaluation::select_model(selection_options(*a, global.folders()), world);
     if (world.rank() == 0) {
       const auto& best = result.candidates[result.best];

@@ -33,7 +33,7 @@ std::function<int()> install_summarize(CLI::App& app, const GlobalOptions& globa
   app.add_option("-d,-t,--dataset", a->datasets, "datasets to include (default: all under results)");
   app.add_option("-o,--output", a->output, "CSV file to write")->required();
   return [a, &global] {
-    const auto world = dist::Comm::borrow(MPI_COMM_WORLD);
+    const auto world = global.world();
     if (world.rank() != 0) return 0;
     const Folders folders = global.folders();
     folders.require_results();

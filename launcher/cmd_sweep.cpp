@@ -67,7 +67,7 @@ const CommandRegistrar registrar{Command{
                    "predict imagesTs/ with the selected model (postprocessing applied)");
       return [c, &global]() {
         parse_ranks_per_job(c->ranks_per_job, c->options);
-        const auto world = dist::Comm::borrow(MPI_COMM_WORLD);
+        const auto world = global.world();
         const int local_rank = world.split_shared().rank();
         return run_sweep(c->options, global.folders(), world, local_rank);
       };

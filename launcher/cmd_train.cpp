@@ -59,7 +59,7 @@ int run_train(TrainCommand& c, const GlobalOptions& global) {
   const DatasetRef ref = resolve_dataset(c.dataset, folders);
   c.options.preprocessed_dataset = folders.preprocessed / ref.canonical;
   c.options.results_dataset = folders.results / ref.canonical;
-  const auto world = dist::Comm::borrow(MPI_COMM_WORLD);
+  const auto world = global.world();
   c.options.local_rank = world.split_shared().rank();
   log::set_job(c.options.configuration + "/fold_" + std::to_string(c.options.fold));
   const std::atomic<bool>* stop = install_stop_handlers();

@@ -18,7 +18,7 @@ std::function<int()> install_validate(CLI::App& app, const GlobalOptions& global
                  "dataset: id (4), name (Task04_Hippocampus, Dataset004_Hippocampus) or path")
       ->required();
   return [dataset, &global] {
-    const auto world = dist::Comm::borrow(MPI_COMM_WORLD);
+    const auto world = global.world();
     const DatasetRef ref = resolve_dataset(*dataset, global.folders());
     if (ref.raw_folder.empty()) throw nnfleet::Error("dataset " + *dataset + ": no raw folder found");
     const auto problems = preprocessing::validate_dataset(ref.raw_folder, world);

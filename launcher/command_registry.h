@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/folders.h"
+#include "dist/mpi_world.h"
 
 namespace nnfleet::launcher {
 
@@ -17,7 +18,16 @@ namespace nnfleet::launcher {
 struct GlobalOptions {
   std::string raw_flag, preprocessed_flag, results_flag;
   std::string log_level = "info";
+  double collective_timeout_s = 600;  // a collective not done by then aborts the run
   Folders folders() const { return Folders::resolve(raw_flag, preprocessed_flag, results_flag); }
+  // MPI_COMM_WORLD with the collective timeout; groups made from it inherit the timeout.
+  dist::Comm world() const {
+    dist::Comm w = dist::Comm::borrow(MPI_COMM_WORLD);
+    dist::CollectiveOptions o = w.collective_options();
+    o.timeout = std::chrono::milliseconds(static_cast<int64_t>(collective_timeout_s * 1000));
+    w.set_collective_options(o);
+    return w;
+  }
 };
 
 struct Command {

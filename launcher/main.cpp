@@ -57,6 +57,10 @@ int run(int argc, char** argv) {
                  "preprocessed data folder (else NNFLEET_PREPROCESSED, nnUNet_preprocessed)");
   app.add_option("--results", global.results_flag,
                  "results folder (else NNFLEET_RESULTS, nnUNet_results)");
+  app.add_option("--collective-timeout", global.collective_timeout_s,
+                 "seconds a rank waits in a collective (gradient all-reduce, barrier...) before it "
+                 "aborts the run naming the job and the rank, instead of hanging forever")
+      ->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--log-level", global.log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
 

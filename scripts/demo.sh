@@ -10,6 +10,10 @@ here="$(cd "$(dirname "$0")" && pwd)"
 bash "$here/setup.sh"
 bash "$here/build.sh" --target nnfleet
 source "$here/env.sh"
+# The overlay picture at the end is drawn with matplotlib and read with SimpleITK (small wheels).
+if ! "$cache/venv/bin/python" -c "import matplotlib, SimpleITK" 2>/dev/null; then
+  "$cache/venv/bin/pip" install -q matplotlib SimpleITK
+fi
 
 out="${NNFLEET_DEMO_DIR:-$repo/demo-output}"
 cases="${NNFLEET_DEMO_CASES:-60}"
@@ -50,7 +54,7 @@ end=$(date +%s)
 # Pictures for a look: a predicted segmentation over its image, and a progress plot.
 dataset="$NNFLEET_RESULTS/Dataset004_Hippocampus"
 case_file="$(ls "$dataset"/3d_fullres/fold_0/validation/*.nii.gz 2>/dev/null | head -1 || true)"
-if [ -n "$case_file" ] && "$cache/venv/bin/python" -c "import matplotlib, SimpleITK" 2>/dev/null; then
+if [ -n "$case_file" ]; then
   name="$(basename "$case_file" .nii.gz)"
   "$cache/venv/bin/python" "$here/render_overlay.py" \
     --image "$raw/imagesTr/$name.nii.gz" --label "$raw/labelsTr/$name.nii.gz" \

@@ -1,5 +1,6 @@
 #include "worker/loss.h"
 
+#include <ATen/ops/cat.h>
 #include <ATen/ops/cross_entropy_loss.h>
 #include <ATen/ops/softmax.h>
 #include <ATen/ops/stack.h>
@@ -39,8 +40,12 @@ void check_shapes(const torch::Tensor& logits, const torch::Tensor& target) {
 // gradient over ranks, and DDP then averages the parameter gradients. The StatsReducer has the
 // same forward/backward (sum over the group; dist::allreduce_sum_differentiable), so with
 // GradientSync's averaging an N-rank step equals a 1-rank step on the whole batch.
-torch::Tensor soft_dice_loss(const torch::Tensor& logits, const torch::Tensor& target,
-                             const DiceOptions& options, const StatsReducer& reduce) {
+namespace {
+
+// [3, K'] (batch Dice: summed over the batch) or [3, B, K'] of intersection, prediction sum and
+// reference sum of the softmax of `logits` against `target`.
+torch::Tensor dice_statistics(const torch::Tensor& logits, const torch::Tensor& target,
+                              const DiceOptions& options) {
   check_shapes(logits, target);
   torch::Tensor probs = at::softmax(logits.to(compute_type(logits)), 1);
   torch::Tensor onehot;
@@ -54,14 +59,23 @@ torch::Tensor soft_dice_loss(const torch::Tensor& logits, const torch::Tensor& t
   }
   const auto axes = spatial_axes(probs);
   torch::Tensor stats = at::stack({(probs * onehot).sum(axes), probs.sum(axes), onehot.sum(axes)});
-  if (options.batch_dice) {
-    stats = stats.sum(1);  // [3, K'] over the batch
-    if (reduce) stats = reduce(stats);
-  }
+  return options.batch_dice ? stats.sum(1) : stats;
+}
+
+torch::Tensor dice_loss_from_statistics(const torch::Tensor& stats, const DiceOptions& options) {
   const torch::Tensor intersect = stats[0], pred = stats[1], gt = stats[2];
   const torch::Tensor dc =
       (2 * intersect + options.smooth) / (gt + pred + options.smooth).clamp_min(1e-8);
   return -dc.mean();
+}
+
+}  // namespace
+
+torch::Tensor soft_dice_loss(const torch::Tensor& logits, const torch::Tensor& target,
+                             const DiceOptions& options, const StatsReducer& reduce) {
+  torch::Tensor stats = dice_statistics(logits, target, options);
+  if (options.batch_dice && reduce) stats = reduce(stats);
+  return dice_loss_from_statistics(stats, options);
 }
 
 torch::Tensor cross_entropy_loss(const torch::Tensor& logits, const torch::Tensor& target) {
@@ -97,10 +111,29 @@ torch::Tensor DeepSupervisionLoss::operator()(const std::vector<torch::Tensor>& 
     throw Error("[loss] " + std::to_string(outputs.size()) + " outputs and " +
                 std::to_string(targets.size()) + " targets for " +
                 std::to_string(weights_.size()) + " deep-supervision weights");
-  torch::Tensor total;
+  std::vector<size_t> active;
   for (size_t i = 0; i < outputs.size(); ++i) {
-    if (weights_[i] == 0.0) continue;
-    torch::Tensor term = weights_[i] * dice_ce_loss(outputs[i], targets[i], dice_, reduce_);
+    if (weights_[i] != 0.0) active.push_back(i);
+  }
+  // Batch Dice over a group: the statistics of every output go through one collective per step
+  // (flattened, reduced, split back) instead of one per deep-supervision output.
+  std::vector<torch::Tensor> stats;
+  for (size_t i : active) stats.push_back(dice_statistics(outputs[i], targets[i], dice_));
+  if (dice_.batch_dice && reduce_ && !stats.empty()) {
+    std::vector<torch::Tensor> flat;
+    std::vector<int64_t> sizes;
+    for (const auto& s : stats) {
+      flat.push_back(s.reshape({-1}));
+      sizes.push_back(s.numel());
+    }
+    const auto reduced = reduce_(at::cat(flat)).split_with_sizes(sizes);
+    for (size_t j = 0; j < stats.size(); ++j) stats[j] = reduced[j].view(stats[j].sizes());
+  }
+  torch::Tensor total;
+  for (size_t j = 0; j < active.size(); ++j) {
+    const size_t i = active[j];
+    torch::Tensor term = weights_[i] * (worker::cross_entropy_loss(outputs[i], targets[i]) +
+                                        dice_loss_from_statistics(stats[j], dice_));
     total = total.defined() ? total + term : term;
   }
   return total;

@@ -10,8 +10,8 @@
 //
 // Batch Dice over a group: with batch_dice, the per-class statistics (intersection, predicted
 // sum, reference sum) are summed over the batch axis and, when a StatsReducer is set, over the
-// group's ranks (one differentiable collective per statistic tensor). See Note [batch dice
-// gradient] in loss.cpp.
+// group's ranks (soft_dice_loss: one differentiable collective per call; DeepSupervisionLoss: one
+// per step for all its outputs together). See Note [batch dice gradient] in loss.cpp.
 
 #include <torch/types.h>
 
@@ -47,7 +47,8 @@ torch::Tensor dice_ce_loss(const torch::Tensor& logits, const torch::Tensor& tar
 std::vector<double> deep_supervision_weights(int n_outputs);
 
 // Deep-supervision loss: sum_i w_i * dice_ce_loss(outputs[i], targets[i]); outputs with weight 0
-// are not evaluated (as nnunetv2's DeepSupervisionWrapper). Throws nnfleet::Error on a count
+// are not evaluated (as nnunetv2's DeepSupervisionWrapper). With batch Dice and a StatsReducer,
+// the statistics of all outputs are reduced in one collective. Throws nnfleet::Error on a count
 // mismatch.
 class DeepSupervisionLoss {
  public:

@@ -36,6 +36,8 @@ parses predict -i "$scratch/in" -o "$scratch/out_dir" -d Dataset999_None -c 3d_f
 parses evaluate -ref "$scratch/a" -pred "$scratch/b" -d Dataset999_None
 parses plan-preprocess -d Dataset999_None -gpu_memory_target 24 -np 2
 parses sweep -d Dataset999_None -num_epochs 2 -np 2
+parses --collective-timeout 30 sweep -d Dataset999_None
+refused --collective-timeout -1 sweep -d Dataset999_None
 refused train -d Dataset999_None -c 3d_fullres -f 0 --no-such-flag
 refused train -d Dataset999_None -c 3d_fullres -f 0 -no_such_flag
 refused train -d Dataset999_None -c 3d_fullres -f 0 -num_epochs three

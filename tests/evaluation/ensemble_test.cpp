@@ -62,6 +62,41 @@ TEST(Ensemble, FoldersAreAveragedSegmentedAndPostprocessed) {
   EXPECT_FLOAT_EQ(read_probability_file(root / "out" / "x.h5").values[1], 0.3f);
 }
 
+TEST(Ensemble, TwoIdenticalFoldersGiveBackEachOfThem) {
+  const fs::path root = test::scratch_dir("ensemble_identical");
+  // 3 classes on 4 x 3 x 2 voxels, softmax-like values that are not round in binary.
+  std::vector<std::string> cases{"case_a", "case_b"};
+  std::vector<ProbabilityMap> maps;
+  for (size_t c = 0; c < cases.size(); ++c) {
+    ProbabilityMap m;
+    m.geometry.size_xyz = {4, 3, 2};
+    m.num_classes = 3;
+    m.case_id = cases[c];
+    const size_t voxels = 24;
+    m.values.resize(3 * voxels);
+    for (size_t v = 0; v < voxels; ++v) {
+      const float w[3] = {1.0f + 0.37f * ((v + c) % 5), 1.3f + 0.11f * (v % 7), 0.9f + 0.29f * (v % 3)};
+      const float sum = w[0] + w[1] + w[2];
+      for (int k = 0; k < 3; ++k) m.values[k * voxels + v] = w[k] / sum;
+    }
+    write_probability_file(root / "a" / (cases[c] + ".h5"), m);
+    write_probability_file(root / "b" / (cases[c] + ".h5"), m);
+    maps.push_back(std::move(m));
+  }
+  EnsembleOptions o;
+  o.input_folders = {root / "a", root / "b"};
+  o.output_folder = root / "out";
+  o.save_probabilities = true;
+  EXPECT_EQ(ensemble_folders(o, self()), cases);
+  for (size_t c = 0; c < cases.size(); ++c) {
+    EXPECT_EQ(read_probability_file(root / "out" / (cases[c] + ".h5")).values, maps[c].values)
+        << cases[c];
+    EXPECT_EQ(preprocessing::read_label(root / "out" / (cases[c] + ".nii.gz")).voxels,
+              argmax_labels(maps[c]))
+        << cases[c];
+  }
+}
+
 TEST(Ensemble, FoldersWithDifferentCasesAreRejected) {
   const fs::path root = test::scratch_dir("ensemble_mismatch");
   write_probability_file(root / "a" / "x.h5", map_of("x", {1, 1, 1, 0, 0, 0}));

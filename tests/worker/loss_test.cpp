@@ -118,6 +118,32 @@ TEST(Loss, GroupReducerGivesTheWholeBatchDiceAndGradient) {
   EXPECT_TRUE(torch::allclose(half.grad(), whole_grad, 1e-10, 1e-12));
 }
 
+TEST(Loss, DeepSupervisionReducesBatchDiceStatisticsOnceForAllOutputs) {
+  // A reducer that doubles (as a 2-rank group holding the same batch twice would) and counts calls.
+  int calls = 0;
+  const StatsReducer twice = [&calls](const torch::Tensor& t) {
+    ++calls;
+    return t * 2;
+  };
+  const DiceOptions dice{/*batch_dice=*/true};
+  std::vector<torch::Tensor> outputs, targets;
+  for (int64_t s : {8, 4, 2}) {
+    outputs.push_back(formula({2, 3, s, s}, false).requires_grad_());
+    targets.push_back(formula({2, 1, s, s}, true));
+  }
+  const DeepSupervisionLoss loss(3, dice, twice);
+  const torch::Tensor together = loss(outputs, targets);
+  EXPECT_EQ(calls, 1);  // the third output has weight 0 and is not evaluated; two go in one call
+  // The same as reducing each output's statistics on its own.
+  const auto w = deep_supervision_weights(3);
+  double expected = 0;
+  for (int i = 0; i < 2; ++i) {
+    expected += w[i] * dice_ce_loss(outputs[i], targets[i], dice, twice).item<double>();
+  }
+  EXPECT_EQ(calls, 3);
+  EXPECT_NEAR(together.item<double>(), expected, 1e-12);
+}
+
 TEST(Loss, RejectsTargetOfAnotherShape) {
   const auto logits = torch::zeros({1, 2, 4, 4});
   EXPECT_THROW(dice_ce_loss(logits, torch::zeros({1, 1, 4, 3}), {}), Error);
