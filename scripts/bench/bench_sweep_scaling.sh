@@ -5,6 +5,8 @@
 # machine, 4 ranks are oversubscribed (two ranks per core): expect no gain beyond 2 there.
 # Prints: ranks, wall seconds, speed-up against 1 rank, peak RSS of the largest rank.
 set -euo pipefail
+# The machine's cores (nproc alone obeys OMP_NUM_THREADS, which the runs set to 1).
+cores="$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)"
 here="$(cd "$(dirname "$0")/.." && pwd)"
 source "$here/env.sh"
 exe="$build/launcher/nnfleet"
@@ -25,7 +27,7 @@ for np in 1 2 4; do
   end=$(date +%s.%N)
   wall=$(python3 -c "print(f'{$end-$start:.1f}')")
   [ -n "$base" ] || base="$wall"
-  note=""; [ "$np" -gt "$(nproc)" ] && note="oversubscribed: $np ranks on $(nproc) cores"
+  note=""; [ "$np" -gt "$cores" ] && note="oversubscribed: $np ranks on $cores cores"
   printf "%-8s %10s %9s %14s  %s\n" "$np" "$wall" "$(python3 -c "print(f'{$base/$wall:.2f}x')")" \
     "$(( $(cat "$work/rss-$np") / 1024 ))" "$note"
 done
