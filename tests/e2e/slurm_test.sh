@@ -153,6 +153,14 @@ done
 [ "$(job_field "$id" Restarts)" = 1 ] || fail "run 2: job $id was not requeued (Restarts=$(job_field "$id" Restarts))"
 stamp "requeued: $(scontrol show job "$id" | grep -o 'JobState=[A-Z_]* Reason=[A-Za-z_]*')"
 wait_state "$id" 60 PENDING RUNNING
+# Let the node finish cleaning up the first run (its slurmstepd processes) before the requeued run
+# may start: made eligible at once, slurmd can otherwise refuse it ("Job already killed, do not
+# launch batch job") and the job ends FAILED.
+for _ in $(seq 1 120); do
+  pgrep -f "slurmstepd: \[$id\." > /dev/null || break
+  sleep 0.5
+done
+sleep 2
 [ "$(job_field "$id" JobState)" = PENDING ] && scontrol update JobId="$id" StartTime=now
 wait_state "$id" 200 RUNNING COMPLETED
 stamp "requeued run started; waiting for it to finish"
